@@ -1,0 +1,90 @@
+"""One registry of model names, so that every command accepts the same names."""
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .._errors import GlobsmlError
+
+__all__ = ["ModelSpec", "register_model", "make_model", "model_names", "model_spec"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the registry knows about one model.
+
+    Attributes
+    ----------
+    name : str
+        The registry name (``"forest"``, ``"cnn"``, ...).
+    factory : callable
+        ``factory(random_state=..., **params)`` returns an unfitted
+        scikit-learn-compatible classifier with ``fit``/``predict_proba``.
+    input : {"features", "images"}
+        What ``fit`` and ``predict_proba`` take: a DataFrame of the 29
+        published features (raw, unscaled: scaling is part of the model), or
+        an (n, 2, 20, 20) array of cut-outs.
+    description : str
+        One line for ``--help`` and reports.
+    published : bool
+        Whether the model is one of Dold & Fahrion 2022.
+    quick : dict
+        Parameter overrides of the ``--quick`` profile (fast, for CI).
+    """
+
+    name: str
+    factory: Callable
+    input: str = "features"
+    description: str = ""
+    published: bool = True
+    quick: dict = field(default_factory=dict)
+
+
+_REGISTRY = {}
+
+
+def register_model(name, factory, *, input="features", description="", published=True, quick=None):
+    """Add a model to the registry (``name`` must be new)."""
+    if input not in ("features", "images"):
+        raise ValueError(f"input must be 'features' or 'images', got {input!r}")
+    if name in _REGISTRY:
+        raise ValueError(f"model {name!r} is registered already")
+    _REGISTRY[name] = ModelSpec(name, factory, input, description, published, dict(quick or {}))
+    return _REGISTRY[name]
+
+
+def model_spec(name):
+    """The :class:`ModelSpec` of a registered name; a clear error otherwise."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise GlobsmlError(
+            f"unknown model {name!r}; known models: {', '.join(sorted(_REGISTRY))}"
+        ) from None
+
+
+def model_names(*, input=None, published=None):
+    """Registered names, in registration order, optionally filtered."""
+    return [
+        s.name
+        for s in _REGISTRY.values()
+        if (input is None or s.input == input) and (published is None or s.published == published)
+    ]
+
+
+def make_model(name, *, random_state=0, quick=False, **params):
+    """A new, unfitted estimator of a registered model.
+
+    Parameters
+    ----------
+    name : str
+        A registry name.
+    random_state : int
+        Seed; the same seed gives the same fitted model.
+    quick : bool
+        Apply the model's ``--quick`` overrides (fewer trees, epochs...).
+    **params
+        Overrides of the model's published defaults.
+    """
+    spec = model_spec(name)
+    kwargs = {**(spec.quick if quick else {}), **params}
+    return spec.factory(random_state=random_state, **kwargs)

@@ -1,0 +1,19 @@
+"""Shared fixtures: the real data beside the checkout, tiny made-up data sets."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+#: The real published data (cut-outs, NGC1427a table, networks), when present.
+SHARED = Path(os.environ.get("GLOBSML_SHARED", Path(__file__).resolve().parents[2] / "shared" / "gcdata"))
+
+
+@pytest.fixture
+def shared_data():
+    """Path of ``../shared/gcdata``; skips the test when it is absent."""
+    if not (SHARED / "ImageData").is_dir():
+        pytest.skip("the real data (../shared/gcdata) is not here")
+    return SHARED
