@@ -8,8 +8,11 @@ cut-outs per galaxy, frame ``i`` = source ``ID == i``).
 from ._clusters import *  # noqa: F403
 from ._cutouts import *  # noqa: F403
 from ._dataset import *  # noqa: F403
+from ._fetch import *  # noqa: F403
 from ._registry import *  # noqa: F403
 from ._schema import *  # noqa: F403
-from . import _clusters, _cutouts, _dataset, _registry, _schema
+from ._validate import *  # noqa: F403
+from . import _clusters, _cutouts, _dataset, _fetch, _registry, _schema, _validate
 
-__all__ = [*_clusters.__all__, *_cutouts.__all__, *_dataset.__all__, *_registry.__all__, *_schema.__all__]
+__all__ = [*_clusters.__all__, *_cutouts.__all__, *_dataset.__all__, *_registry.__all__, *_schema.__all__,
+           *_validate.__all__, *_fetch.__all__]
