@@ -11,6 +11,7 @@ so that the whole published set is checked in seconds. NaN pixels are legal
 """
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -142,6 +143,11 @@ def _shorten(names, k=8):
     return ", ".join(names[:k]) + (f", ... ({len(names) - k} more)" if len(names) > k else "")
 
 
+def _fmt(value):
+    """repr of a value as the file shows it (``7.5``, not ``np.float64(7.5)``)."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _where(table, mask, k=3):
     """Describe the first rows where ``mask`` holds: 'row 4 (galaxy FCC1, ID 3)'."""
     rows = np.flatnonzero(np.asarray(mask))
@@ -202,7 +208,7 @@ def _check_types(name, table):
             if bad.any():
                 first = values[bad].iloc[0]
                 problems.append(
-                    f"{name}: column {col} holds {first!r} at {_where(table, bad)}; expected a number"
+                    f"{name}: column {col} holds {_fmt(first)} at {_where(table, bad)}; expected a number"
                 )
                 continue
             converted = converted.astype(float)
@@ -211,7 +217,7 @@ def _check_types(name, table):
             bad = finite & (converted != np.round(converted))
             if bad.any():
                 problems.append(
-                    f"{name}: column {col} holds {converted[bad].iloc[0]!r} at {_where(table, bad)}; "
+                    f"{name}: column {col} holds {_fmt(converted[bad].iloc[0])} at {_where(table, bad)}; "
                     "expected an integer"
                 )
                 continue
@@ -242,7 +248,7 @@ def _check_values(name, table, numeric):
         bad = (p < 0) | (p > 1)
         if bad.any():
             problems.append(
-                f"{name}: column pGC holds {p[bad][0]!r} at {_where(table, bad)}; "
+                f"{name}: column pGC holds {_fmt(p[bad][0])} at {_where(table, bad)}; "
                 "expected a probability in [0, 1]"
             )
     return problems
@@ -291,7 +297,7 @@ def _check_clusters(name, table):
         for value in pd.unique(cluster[bad])[:5]:
             where = bad & (cluster == value)
             problems.append(
-                f"{name}: column cluster holds {value!r} at {_where(table, where, k=1)}; "
+                f"{name}: column cluster holds {_fmt(value)} at {_where(table, where, k=1)}; "
                 f"expected one of {', '.join(CLUSTERS)}"
             )
         placed = galaxies.map(cluster_of)
@@ -372,9 +378,17 @@ def _check_cutout_file(path):
             start = fh.read(30)
         if not start.startswith(b"SIMPLE  ="):
             return None, f"{path}: not a FITS file (starts with {start[:16]!r}, expected 'SIMPLE  =')"
-        with fits.open(path, memmap=True, lazy_load_hdus=False, ignore_missing_end=False) as hdul:
+        # astropy reports damaged headers as warnings; they become part of
+        # the problem line instead of noise on the terminal.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            hdul = fits.open(path, memmap=True, lazy_load_hdus=False, ignore_missing_end=False)
+        with hdul:
             if len(hdul) < 2:
-                return None, f"{path}: expected the cut-outs in HDU 1, the file has {len(hdul)} HDU(s)"
+                hint = ""
+                if any("Header size is not multiple of 2880" in str(w.message) for w in caught):
+                    hint = " (the file ends inside a header: truncated or corrupt)"
+                return None, f"{path}: expected the cut-outs in HDU 1, the file has {len(hdul)} HDU(s){hint}"
             hdu = hdul[1]
             shape = _check_header(path, hdu.header)
             info = hdu.fileinfo()
