@@ -36,6 +36,11 @@ def register(subparsers):
         "filled in; without {path} the path is appended (default: %(default)s)",
     )
     parser.add_argument(
+        "--manifest", metavar="TSV",
+        help="fetch the files of this manifest (tab-separated: path, git_blob_sha1, size_bytes) "
+        "instead of the published one, e.g. from a mirror",
+    )
+    parser.add_argument(
         "--rehash", action="store_true",
         help="re-hash files already present instead of trusting the record of verified files",
     )
@@ -53,6 +58,7 @@ def run(args):
             args.directory,
             models=args.models,
             only=args.only,
+            manifest=args.manifest,
             base_url=args.base_url,
             rehash=args.rehash,
             progress=not args.no_progress,

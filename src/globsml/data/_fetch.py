@@ -316,10 +316,22 @@ def _fetch_one(entry, directory, base_url, bar):
     part = final.with_name(final.name + ".part")
     final.parent.mkdir(parents=True, exist_ok=True)
     url = _url(base_url, entry)
-    resumed = part.exists() and part.stat().st_size > 0
+    had_part = part.exists() and part.stat().st_size > 0
+    try:
+        return _fetch_into(entry, part, final, url, bar)
+    except _CorruptDownload:
+        if not had_part:
+            raise
+        # The partial file kept from an earlier run may belong to another
+        # version of the file (it was removed with the failure): start over once.
+        return _fetch_into(entry, part, final, url, bar)
+
+
+def _fetch_into(entry, part, final, url, bar):
+    resumed = False
     for attempt in (1, 2):
         try:
-            _download(url, part, entry, bar)
+            resumed = _download(url, part, entry, bar) or resumed
             break
         except urllib.error.HTTPError as exc:
             raise GlobsmlError(f"{entry.target}: {url} answered HTTP {exc.code} {exc.reason}") from None
@@ -329,11 +341,9 @@ def _fetch_one(entry, directory, base_url, bar):
                     f"{entry.target}: the connection dropped twice ({type(exc).__name__}); "
                     f"rerun to resume from the {part.stat().st_size if part.exists() else 0} bytes kept"
                 ) from None
-            resumed = True
         except urllib.error.URLError as exc:
             if attempt == 2 or not isinstance(exc.reason, (ConnectionError, socket.timeout, TimeoutError)):
                 raise GlobsmlError(f"{entry.target}: cannot reach {url} ({exc.reason})") from None
-            resumed = True
     actual = git_blob_sha1(part)
     if actual != entry.git_blob_sha1:
         message = _mismatch_message(entry, part, actual)
