@@ -1,0 +1,85 @@
+"""``globsml explain``: why is this source a GC (or not)?"""
+
+import re
+from pathlib import Path
+
+from .._errors import GlobsmlError
+
+HELP = "explain a model's verdict on one source (or all errors of a benchmark run) in a figure"
+
+DESCRIPTION = """\
+Explain why a model calls a source a GC. One figure shows the source's g and z
+cut-outs, its p_gc, the explanation (LIME weights for tabular models, pixel
+attributions over the cut-outs for image models) and its feature values
+against the GC and non-GC distributions of the training data.
+
+A registry model is trained first on the training side of --setup (default:
+on the cluster the source is NOT in; the source's galaxy is always left out).
+Published pre-trained networks (published-cnn-virgo2fornax ...) and model
+bundles are used as they are.
+
+With --errors RUN_DIR, explains every false positive and false negative of a
+finished `globsml benchmark` run (RUN_DIR/errors.csv) into a folder with an
+index.html page."""
+
+EPILOG = """\
+examples:
+  globsml explain --model forest --source FCC47:10
+  globsml explain --data /path/to/ImageData --model published-cnn-virgo2fornax --source FCC47:10 --out fcc47_10.png
+  globsml explain --errors runs/bench1 --model logistic --limit 20"""
+
+
+def register(subparsers):
+    import argparse
+
+    p = subparsers.add_parser(
+        "explain", help=HELP, description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--source", metavar="GALAXY:ID", help="the source to explain, e.g. FCC47:10")
+    what.add_argument("--errors", metavar="RUN_DIR", help="explain all FP and FN of a benchmark run")
+    p.add_argument("--model", metavar="M",
+                   help="registry name, published model name or bundle path (with --errors: only this model)")
+    p.add_argument("--data", metavar="DIR", help="data directory, image folder or table (default: the mock survey)")
+    p.add_argument("--out", metavar="PATH",
+                   help="figure file (default explain_GALAXY_ID_MODEL.png); with --errors a folder "
+                        "(default RUN_DIR/explain)")
+    p.add_argument("--setup", metavar="SETUP", help="train on this set-up's training side: virgo2fornax or fornax2virgo")
+    p.add_argument("--seed", type=int, default=0, help="seed of training and LIME (default 0)")
+    p.add_argument("--samples", type=int, default=2000, metavar="N", help="LIME samples (default 2000)")
+    p.add_argument("--stability", type=int, default=0, metavar="K",
+                   help="also compute LIME's VSI/CSI over K repeated calls (K >= 2)")
+    p.add_argument("--baseline", choices=("zero", "blur"), default="zero",
+                   help="reference image of the pixel attributions (default zero = empty sky)")
+    p.add_argument("--limit", type=int, metavar="N", help="with --errors: at most N per model, set-up, seed and kind")
+    p.add_argument("--quick", action="store_true", help="train with the models' quick (CI) profile")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    from ..explain import explain_errors, explain_source, plot_explanation, save_figure
+    from ..explain._source import parse_source
+
+    if args.samples < 10:
+        raise GlobsmlError(f"--samples must be at least 10, got {args.samples}")
+    if args.stability and args.stability < 2:
+        raise GlobsmlError(f"--stability compares at least 2 LIME calls, got {args.stability}")
+    if args.errors is not None:
+        out = Path(args.out) if args.out else Path(args.errors) / "explain"
+        index = explain_errors(args.errors, args.data, out, model=args.model, limit=args.limit,
+                               num_samples=args.samples, quick=args.quick)
+        print(index)
+        return 0
+    if not args.model:
+        raise GlobsmlError("--source needs --model (a registry name, published model or bundle path)")
+    galaxy, ident = parse_source(args.source)
+    expl = explain_source(
+        args.model, args.data, galaxy, ident, setup=args.setup, seed=args.seed,
+        num_samples=args.samples, stability_calls=args.stability, baseline=args.baseline, quick=args.quick,
+    )
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(str(args.model)).name)
+    out = Path(args.out) if args.out else Path(f"explain_{galaxy}_{ident}_{slug}.png")
+    save_figure(plot_explanation(expl), out)
+    print(f"{expl.source}: p_gc = {expl.p_gc:.3f} ({expl.verdict}) by {expl.model_name}; figure {out}")
+    return 0

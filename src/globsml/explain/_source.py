@@ -1,0 +1,400 @@
+"""Explain one source: everything a person needs to see why it is (not) a GC."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._errors import GlobsmlError
+from ..data import FEATURES, GCDataset, load_dataset
+from ._image import image_attributions
+from ._lime import LIME_KERNEL_WIDTH, lime_explain, lime_stability
+
+__all__ = ["Explanation", "explain_source", "explain_resolved", "find_source", "parse_source", "resolve_model", "training_side", "DISPLAY_FEATURES"]
+
+#: Features shown for image models (they have no LIME ranking): colour,
+#: brightness, concentration, size and shape, the quantities an astronomer
+#: selects GCs by.
+DISPLAY_FEATURES = ("colour", "m3_z", "CI_z", "semimajor_sigma_z", "eccentricity_z", "area_z")
+
+#: Set-ups whose training side is one cluster.
+_CLUSTER_SETUPS = {"virgo2fornax": "Virgo", "fornax2virgo": "Fornax"}
+
+
+@dataclass
+class Explanation:
+    """Why a model calls one source a GC or not.
+
+    Attributes
+    ----------
+    galaxy : str
+    id : int
+    model_name : str
+    kind : {"features", "images"}
+        What the model looks at.
+    p_gc : float
+        The model's probability that the source is a GC.
+    label : int or None
+        The catalogue label (1 = GC) when the data are labelled.
+    pgc_catalogue : float or None
+        The catalogue probability pGC.
+    cutout : numpy.ndarray or None
+        (2, 20, 20) g and z cut-out.
+    features : pandas.Series or None
+        The source's 29 raw features.
+    reference : pandas.DataFrame or None
+        Features of the reference population (the training data) ...
+    reference_labels : numpy.ndarray or None
+        ... with their labels (1 = GC) ...
+    reference_note : str
+        ... and what they are (e.g. "training data: Virgo, catalogue labels").
+    reference_p_gc : numpy.ndarray or None
+        p_gc of the other sources of the galaxy (image models without
+        labelled training data).
+    lime : LimeExplanation or None
+        For tabular models.
+    stability : LimeStability or None
+        VSI/CSI, when asked for.
+    attributions : numpy.ndarray or None
+        (2, 20, 20) pixel attributions, for image models.
+    attribution_method : str
+    shown_features : list of str
+        The features whose distributions the figure shows.
+    trained_on : str
+        What the model was trained on.
+    """
+
+    galaxy: str
+    id: int
+    model_name: str
+    kind: str
+    p_gc: float
+    label: object = None
+    pgc_catalogue: object = None
+    cutout: object = None
+    features: object = None
+    reference: object = None
+    reference_labels: object = None
+    reference_note: str = ""
+    reference_p_gc: object = None
+    lime: object = None
+    stability: object = None
+    attributions: object = None
+    attribution_method: str = ""
+    shown_features: list = field(default_factory=list)
+    trained_on: str = ""
+
+    @property
+    def source(self):
+        """``GALAXY:ID``."""
+        return f"{self.galaxy}:{self.id}"
+
+    @property
+    def verdict(self):
+        """``"GC"`` or ``"not a GC"`` at p_gc >= 0.5."""
+        return "GC" if self.p_gc >= 0.5 else "not a GC"
+
+
+def _dataset(data):
+    if isinstance(data, GCDataset):
+        return data
+    return load_dataset(data)
+
+
+def parse_source(text):
+    """Split ``GALAXY:ID`` into (galaxy, int ID)."""
+    galaxy, sep, ident = str(text).rpartition(":")
+    if not sep or not galaxy:
+        raise GlobsmlError(f"source {text!r}: expected GALAXY:ID, e.g. FCC47:10")
+    try:
+        return galaxy, int(ident)
+    except ValueError:
+        raise GlobsmlError(f"source {text!r}: the ID {ident!r} is not an integer") from None
+
+
+def find_source(data, galaxy, id):
+    """Row position of source ``galaxy:id`` in ``data.sources``.
+
+    Raises
+    ------
+    GlobsmlError
+        Naming the galaxy (and the galaxies there are) or the ID range.
+    """
+    src = data.sources
+    in_galaxy = np.flatnonzero(src["galaxy"].to_numpy() == str(galaxy))
+    if not len(in_galaxy):
+        known = data.galaxies
+        shown = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+        raise GlobsmlError(f"{data.name or 'data'}: no galaxy {galaxy!r}; it has {len(known)} galaxies ({shown})")
+    ids = src["ID"].to_numpy()[in_galaxy]
+    hit = in_galaxy[ids == int(id)]
+    if not len(hit):
+        raise GlobsmlError(
+            f"{data.name or 'data'}: galaxy {galaxy} has no source ID {id} "
+            f"(its IDs run from {int(ids.min())} to {int(ids.max())})"
+        )
+    return int(hit[0])
+
+
+def training_side(data, galaxy, *, setup=None):
+    """The labelled training data for explaining a source of ``galaxy``.
+
+    ``setup`` ``"virgo2fornax"`` / ``"fornax2virgo"`` trains on that
+    cluster; without one, the model is trained on the cluster the source is
+    NOT in (so that the source is never in the training data). The source's
+    own galaxy is always left out.
+
+    Returns
+    -------
+    training : GCDataset
+    note : str
+    """
+    from ..data import cluster_of
+
+    if not data.labelled:
+        raise GlobsmlError(
+            f"{data.name or 'data'}: unlabelled (no pGC); a model to train needs labelled data "
+            "(give --data a labelled data directory, or use a published or bundled model)"
+        )
+    if setup is None:
+        home = cluster_of(galaxy)
+        if home is None:
+            raise GlobsmlError(f"galaxy {galaxy}: unknown cluster; name a --setup")
+        cluster = "Virgo" if home == "Fornax" else "Fornax"
+    else:
+        key = str(setup).lower()
+        if key not in _CLUSTER_SETUPS:
+            raise GlobsmlError(
+                f"unknown set-up {setup!r} for explanations; expected one of {', '.join(_CLUSTER_SETUPS)}"
+            )
+        cluster = _CLUSTER_SETUPS[key]
+    mask = (data.cluster == cluster) & (data.sources["galaxy"].to_numpy() != str(galaxy))
+    if not mask.any():
+        raise GlobsmlError(f"{data.name or 'data'}: no labelled {cluster} sources to train on")
+    training = data.select(mask)
+    if len(np.unique(training.y)) < 2:
+        raise GlobsmlError(f"{data.name or 'data'}: the {cluster} training sources are all of one class")
+    return training, f"{cluster} ({len(training)} sources, {len(training.galaxies)} galaxies)"
+
+
+def _published_cluster(name):
+    """Training cluster of a published pre-trained model, from its name."""
+    low = name.lower()
+    for key, cluster in _CLUSTER_SETUPS.items():
+        if low.endswith(key):
+            return cluster
+    return None
+
+
+def resolve_model(model, data, galaxy, *, training=None, setup=None, seed=0, quick=False):
+    """Turn a registry name, bundle path or fitted estimator into a fitted model.
+
+    Returns
+    -------
+    estimator : fitted classifier
+    kind : {"features", "images"}
+    name : str
+    training : GCDataset or None
+        The labelled data it was trained on, where known and at hand.
+    trained_on : str
+    """
+    from ..models import make_model, model_names, model_spec
+
+    if not isinstance(model, (str, Path)):
+        kind = getattr(model, "input_kind_", None) or ("images" if hasattr(model, "module_") else "features")
+        note = "given model" if training is None else f"given model; reference {training.name}"
+        return model, kind, type(model).__name__, training, note
+    text = str(model)
+    if text not in model_names() and Path(text).exists():
+        return _resolve_bundle(Path(text), data, galaxy, training=training, setup=setup)
+    spec = model_spec(text)
+    if text.startswith("published-"):
+        est = make_model(text, random_state=seed)
+        cluster = _published_cluster(text)
+        ref = None
+        if training is None and cluster is not None and data.labelled and data.has_table:
+            sub = data.cluster == cluster
+            ref = data.select(sub) if sub.any() else None
+        elif training is not None:
+            ref = training
+        return est, spec.input, text, ref, f"published weights ({cluster or 'see model'} labels)"
+    if training is None:
+        training, note = training_side(data, galaxy, setup=setup)
+    else:
+        note = f"{training.name} ({len(training)} sources)"
+    est = make_model(text, random_state=seed, quick=quick)
+    _fit(est, spec.input, training)
+    return est, spec.input, text, training, note
+
+
+def _fit(est, kind, training):
+    y = training.y
+    if kind == "images":
+        est.fit(training.images(), y)
+        return est
+    from ..preprocessing import drop_incomplete
+
+    X, y = drop_incomplete(training.features(), y)  # as published: no NaN photometry in training
+    est.fit(X, y)
+    return est
+
+
+def _resolve_bundle(path, data, galaxy, *, training=None, setup=None):
+    try:
+        from ..bundles import load_bundle
+    except ImportError:
+        raise GlobsmlError(f"{path}: model bundles are not supported by this globsml") from None
+    bundle = load_bundle(path)
+    est = getattr(bundle, "model", bundle)
+    kind = getattr(bundle, "input", None) or ("images" if hasattr(est, "module_") else "features")
+    ref = training
+    if ref is None and data.labelled and data.has_table:
+        cluster = None
+        for attr in ("training_cluster", "trained_on"):
+            value = getattr(bundle, attr, None)
+            if value in ("Fornax", "Virgo"):
+                cluster = value
+        if cluster is not None and (data.cluster == cluster).any():
+            ref = data.select(data.cluster == cluster)
+    return est, kind, path.name, ref, f"bundle {path.name}"
+
+
+def explain_source(
+    model,
+    data,
+    galaxy,
+    id,
+    *,
+    training=None,
+    setup=None,
+    seed=0,
+    num_features=8,
+    num_samples=2000,
+    stability_calls=0,
+    baseline="zero",
+    quick=False,
+):
+    """Explain the p_gc of one source.
+
+    Parameters
+    ----------
+    model : str, Path or fitted classifier
+        A registry name (trained here on the training side, see
+        :func:`training_side`), a published pre-trained model name, a model
+        bundle path, or an already fitted estimator (then give ``training``
+        for LIME and the reference distributions of a tabular model).
+    data : GCDataset or path
+        Data holding the source (table and/or cut-outs).
+    galaxy : str
+    id : int
+    training : GCDataset, optional
+        Labelled training data (default: see :func:`training_side`).
+    setup : str, optional
+        ``"virgo2fornax"`` or ``"fornax2virgo"``.
+    seed : int
+        Seed of training and of LIME: same seed, same explanation.
+    num_features, num_samples : int
+        Of LIME (tabular models).
+    stability_calls : int
+        When >= 2, also compute LIME's VSI/CSI over that many calls.
+    baseline : {"zero", "blur"}
+        Of the image attributions.
+    quick : bool
+        Train registry models with their quick (CI) profile.
+
+    Returns
+    -------
+    Explanation
+    """
+    data = _dataset(data)
+    find_source(data, galaxy, id)  # a wrong GALAXY:ID fails before any training
+    resolved = resolve_model(model, data, galaxy, training=training, setup=setup, seed=seed, quick=quick)
+    return explain_resolved(
+        resolved, data, galaxy, id, seed=seed, num_features=num_features, num_samples=num_samples,
+        stability_calls=stability_calls, baseline=baseline,
+    )
+
+
+def explain_resolved(resolved, data, galaxy, id, *, seed=0, num_features=8, num_samples=2000,
+                     stability_calls=0, baseline="zero"):
+    """:func:`explain_source` for a model already resolved by :func:`resolve_model`.
+
+    Explaining many sources of one model (``globsml explain --errors``)
+    trains it once.
+    """
+    est, kind, name, training, trained_on = resolved
+    row = find_source(data, galaxy, id)
+    record = data.sources.iloc[row]
+    label = pgc = None
+    if data.labelled and pd.notna(record["pGC"]):
+        pgc = float(record["pGC"])
+        label = int(pgc >= 0.5)
+    cutout = data.images([row])[0] if galaxy in data.image_files else None
+    features = record.reindex(list(FEATURES)).astype(float) if data.has_table else None
+    expl = Explanation(
+        galaxy=str(galaxy), id=int(id), model_name=name, kind=kind, p_gc=float("nan"),
+        label=label, pgc_catalogue=pgc, cutout=cutout, features=features, trained_on=trained_on,
+    )
+    if training is not None and training.has_table and training.labelled:
+        expl.reference = training.features()
+        expl.reference_labels = training.y
+        expl.reference_note = f"training data: {trained_on}"
+    if kind == "images":
+        if cutout is None:
+            raise GlobsmlError(f"{data.name or 'data'}: no cut-out of {galaxy}:{id} for image model {name}")
+        expl.p_gc = float(np.asarray(est.predict_proba(cutout[None]))[0, 1])
+        attr, method = image_attributions(est, cutout[None], baseline=baseline)
+        expl.attributions, expl.attribution_method = attr[0], method
+        if expl.reference is None:
+            _galaxy_reference(expl, est, data, galaxy)
+        expl.shown_features = [f for f in DISPLAY_FEATURES if expl.reference is not None and f in expl.reference]
+        return expl
+    if features is None:
+        raise GlobsmlError(f"{data.name or 'data'}: no feature table for tabular model {name}")
+    if training is None:
+        raise GlobsmlError(f"LIME for {name} needs the training data (give training=...)")
+    frame = features.to_frame().T
+    expl.p_gc = float(np.asarray(est.predict_proba(frame))[0, 1])
+    train_x = training.features()
+    expl.lime = lime_explain(
+        est, features, train_x, num_features=num_features, num_samples=num_samples,
+        kernel_width=LIME_KERNEL_WIDTH, seed=seed,
+    )
+    if stability_calls and stability_calls >= 2:
+        expl.stability = lime_stability(
+            est, features, train_x, n_calls=stability_calls, num_features=num_features,
+            num_samples=num_samples, kernel_width=LIME_KERNEL_WIDTH, seed=seed,
+        )
+    expl.shown_features = list(expl.lime.features[:6])
+    return expl
+
+
+def _galaxy_reference(expl, est, data, galaxy):
+    """Without labelled training data: the other sources of the same galaxy,
+    split by the model's own verdict, with features measured on the cut-outs
+    (when :mod:`globsml.features` can) -- clearly marked as such."""
+    rows = np.flatnonzero(data.sources["galaxy"].to_numpy() == galaxy)
+    images = data.images(rows)
+    p = np.asarray(est.predict_proba(images))[:, 1]
+    feats = None
+    if data.has_table:
+        feats = data.sources.iloc[rows].reindex(columns=list(FEATURES))
+    else:
+        try:
+            from ..features import cutout_features
+        except ImportError:
+            cutout_features = None
+        if cutout_features is not None:
+            try:
+                feats = pd.DataFrame(cutout_features(images)).reindex(columns=list(FEATURES))
+                own = np.flatnonzero(data.sources["ID"].to_numpy()[rows] == expl.id)
+                expl.features = feats.iloc[int(own[0])].astype(float)
+            except Exception as exc:  # the measurement is an extra, never a reason to fail
+                feats = None
+                expl.reference_note = f"(features not measured: {exc})"
+    expl.reference_p_gc = p
+    if feats is not None:
+        expl.reference = feats.reset_index(drop=True)
+        expl.reference_labels = (p >= 0.5).astype(int)
+        expl.reference_note = f"other sources of {galaxy}, split by this model's verdict"
