@@ -159,3 +159,12 @@ def test_labels():
     assert metric_label("tpr_at_fdr_0.05") == "TPR@FDR=0.05"
     assert metric_label("auc_fdr_tpr") == "AUC(FDR,TPR)"
     assert metric_label("n_fake") == "fake GCs"
+
+
+def test_bad_types_give_clear_messages():
+    with pytest.raises(GlobsmlError, match="labels must be 0 or 1"):
+        tpr(["GC", "no"], [0.1, 0.2])
+    with pytest.raises(GlobsmlError, match="found nan"):
+        tpr(np.array([1.0, np.nan]), [0.1, 0.2])
+    with pytest.raises(GlobsmlError, match="expected numbers"):
+        tpr([0, 1], ["a", "b"])

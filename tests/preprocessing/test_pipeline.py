@@ -33,3 +33,32 @@ def test_preprocessor_custom_schemes_and_step_names():
     assert [name for name, _ in pre.steps] == ["impute", "rescale"]
     X = pd.DataFrame(np.arange(58.0).reshape(2, 29), columns=FEATURES)
     np.testing.assert_array_equal(pre.fit_transform(X).to_numpy(), X.to_numpy())
+
+
+def test_preprocessor_is_a_clonable_picklable_sklearn_step_in_front_of_a_model():
+    import pickle
+
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame(rng.normal(10, 2, size=(60, 29)), columns=FEATURES)
+    y = (X["colour"] > 10).astype(int)
+    X.iloc[::7, FEATURES.index("CI_g")] = np.nan
+    model = make_pipeline(make_preprocessor(), LogisticRegression())
+    model.fit(X, y)
+    p = model.predict_proba(X)[:, 1]
+    assert np.isfinite(p).all()
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict_proba(X)[:, 1], p)
+    fresh = clone(model)
+    assert fresh.get_params()["pipeline__rescale__schemes"] is None
+    np.testing.assert_array_equal(fresh.fit(X, y).predict_proba(X)[:, 1], p)  # deterministic
+
+
+def test_preprocessor_accepts_nullable_pandas_dtypes():
+    X = pd.DataFrame(np.arange(87.0).reshape(3, 29), columns=FEATURES).astype("Float64")
+    X.iloc[1, 0] = pd.NA
+    out = make_preprocessor().fit(X).transform(X)
+    assert np.isfinite(out.to_numpy(dtype=float)).all()

@@ -71,23 +71,29 @@ def _labels(y_true, what="y_true"):
         raise GlobsmlError(f"{what}: expected a 1-D array of 0/1 labels, got shape {y.shape}")
     if y.dtype == bool:
         return y
-    yf = y.astype(float) if y.dtype != object else np.asarray(y, dtype=float)
+    try:
+        yf = y.astype(float)
+    except (TypeError, ValueError):
+        raise GlobsmlError(f"{what}: labels must be 0 or 1 (1 = GC), got {y.dtype} values") from None
     bad = ~np.isin(yf, (0.0, 1.0))
     if bad.any():
         raise GlobsmlError(
-            f"{what}: labels must be 0 or 1 (1 = GC), found {yf[bad][0]!r} "
+            f"{what}: labels must be 0 or 1 (1 = GC), found {float(yf[bad][0]):g} "
             f"({int(bad.sum())} such value(s))"
         )
     return yf == 1.0
 
 
 def _scores(y_score, n, what="p_gc"):
-    s = np.asarray(y_score, dtype=float)
+    try:
+        s = np.asarray(y_score, dtype=float)
+    except (TypeError, ValueError):
+        raise GlobsmlError(f"{what}: expected numbers (probabilities of being a GC)") from None
     if s.ndim != 1 or len(s) != n:
         raise GlobsmlError(f"{what}: expected {n} values (one per source), got shape {s.shape}")
     bad = ~np.isfinite(s)
     if bad.any():
-        raise GlobsmlError(f"{what}: {int(bad.sum())} value(s) are not finite (first: {s[bad][0]})")
+        raise GlobsmlError(f"{what}: {int(bad.sum())} value(s) are not finite (first: {float(s[bad][0]):g})")
     return s
 
 

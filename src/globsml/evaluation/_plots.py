@@ -47,7 +47,7 @@ def plot_roc(curves, *, ax=None, title="ROC curve", figsize=(5, 4.5)):
     ax.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls=":", label="random")
     ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="false-positive rate (FPR)",
            ylabel="true-positive rate (TPR)", title=title)
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="lower right", fontsize="small", title="ROC AUC", title_fontsize="small")
     return fig
 
 
@@ -84,5 +84,6 @@ def plot_fdr_tpr(curves, *, ax=None, threshold=0.5, title="TPR versus FDR", figs
            ylabel="true-positive rate (TPR)", title=title)
     if threshold is not None:
         ax.plot([], [], "o", color="0.3", ms=5, label=f"p_gc > {threshold:g}")
-    ax.legend(loc="lower right", fontsize="small")
+    ax.legend(loc="lower right", fontsize="small", title="rescaled AUC(FDR,TPR)",
+              title_fontsize="small")
     return fig
