@@ -1,0 +1,551 @@
+"""Model bundles: a trained model and everything a prediction needs, stored safely.
+
+A bundle is a directory (or the same members in a ``.zip`` file) with a JSON
+``manifest.json`` and the model in formats that do not execute arbitrary
+code on load:
+
+- scikit-learn models (a whole ``Pipeline``): skops (``model.skops``), loaded
+  with an explicit list of trusted types computed from an allow-list of
+  module prefixes (never ``trusted=True``);
+- CatBoost: CatBoost's own binary format (``model.cbm``); when it ends a
+  ``Pipeline`` the steps before it go to ``preprocessor.skops``;
+- torch models: ``torch.save`` of the estimator's ``_export_state()`` (a
+  dict of tensors and plain Python values), loaded with
+  ``torch.load(..., weights_only=True)``; again with ``preprocessor.skops``
+  when it ends a ``Pipeline``.
+
+The manifest records the globsml version, the feature list, the threshold,
+the training data's description and the validation metrics, and the
+sha256 of every member plus a digest of the manifest itself, so that an
+edited byte anywhere is detected on load.
+"""
+
+import datetime
+import hashlib
+import importlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._errors import GlobsmlError
+from .._io import atomic_path
+from .._version import __version__
+from ..data import CUTOUT_SHAPE, FEATURES, GC_THRESHOLD
+
+__all__ = [
+    "Bundle",
+    "load_bundle",
+    "save_bundle",
+    "published_bundle",
+    "PUBLISHED_BUNDLES",
+    "BUNDLE_FORMAT",
+    "TRUSTED_TYPE_PREFIXES",
+]
+
+#: Version of the bundle layout (members and manifest keys).
+BUNDLE_FORMAT = 1
+MANIFEST = "manifest.json"
+
+#: skops types outside its default trust list that a bundle may contain: any
+#: type whose dotted name starts with one of these. Everything else (e.g.
+#: ``builtins.eval``, ``os.system``) makes the load fail.
+TRUSTED_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "globsml.", "lightgbm.")
+_TRUSTED_TYPES = frozenset({"collections.OrderedDict", "collections.defaultdict"})
+
+#: Registry names of the published pretrained networks that are accepted
+#: wherever a bundle path is.
+PUBLISHED_BUNDLES = ("published-cnn-virgo2fornax", "published-cnn-fornax2virgo")
+
+_IMAGE_BATCH = 4096
+
+
+def _sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def _manifest_digest(manifest):
+    body = {k: v for k, v in manifest.items() if k != "digest"}
+    return _sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode())
+
+
+def _major_minor(version):
+    return tuple(str(version).split(".")[:2])
+
+
+def _type_name(obj):
+    cls = obj if isinstance(obj, type) else type(obj)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _is_catboost(est):
+    return type(est).__module__.split(".")[0] == "catboost"
+
+
+def _is_torch(est):
+    return hasattr(est, "_export_state") and hasattr(type(est), "_from_state")
+
+
+def _untrusted_allowed(types, where):
+    bad = [t for t in types if not (t in _TRUSTED_TYPES or t.startswith(TRUSTED_TYPE_PREFIXES))]
+    if bad:
+        raise GlobsmlError(
+            f"{where}: holds type(s) outside the trusted list ({', '.join(sorted(bad))}); "
+            f"only types from {', '.join(p.rstrip('.') for p in TRUSTED_TYPE_PREFIXES)} are loaded"
+        )
+    return list(types)
+
+
+# -- model <-> bytes ---------------------------------------------------------
+def _skops_dump(obj, where):
+    import skops.io as sio
+
+    data = sio.dumps(obj)
+    _untrusted_allowed(sio.get_untrusted_types(data=data), where)
+    return data
+
+
+def _skops_load(data, where):
+    import skops.io as sio
+
+    try:
+        trusted = _untrusted_allowed(sio.get_untrusted_types(data=data), where)
+        return sio.loads(data, trusted=trusted)
+    except GlobsmlError:
+        raise
+    except Exception as exc:
+        raise GlobsmlError(f"{where}: cannot read the skops file ({exc})") from None
+
+
+def _dump_final(est, members, where):
+    """Serialise a final estimator natively; return its manifest entry."""
+    if _is_catboost(est):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "model.cbm"
+            est.save_model(str(path), format="cbm")
+            members["model.cbm"] = path.read_bytes()
+        return {"kind": "catboost", "class": _type_name(est), "member": "model.cbm"}
+    if _is_torch(est):
+        import torch
+
+        buf = io.BytesIO()
+        torch.save(est._export_state(), buf)
+        members["model.pt"] = buf.getvalue()
+        return {"kind": "torch", "class": _type_name(est), "member": "model.pt"}
+    members["model.skops"] = _skops_dump(est, where)
+    return {"kind": "skops", "member": "model.skops"}
+
+
+def _dump_model(model, where):
+    """Serialise ``model``; return (manifest entry, {member name: bytes})."""
+    from sklearn.pipeline import Pipeline
+
+    members = {}
+    if isinstance(model, Pipeline) and (_is_catboost(model.steps[-1][1]) or _is_torch(model.steps[-1][1])):
+        head = Pipeline(model.steps[:-1]) if len(model.steps) > 1 else None
+        entry = {"kind": "pipeline", "final_step": model.steps[-1][0]}
+        if head is not None:
+            members["preprocessor.skops"] = _skops_dump(head, where)
+            entry["preprocessor"] = "preprocessor.skops"
+        entry["final"] = _dump_final(model.steps[-1][1], members, where)
+        return entry, members
+    return _dump_final(model, members, where), members
+
+
+def _import_class(dotted, where):
+    module, _, name = dotted.rpartition(".")
+    if not (module == "globsml" or module.startswith("globsml.") or module.split(".")[0] == "catboost"):
+        raise GlobsmlError(f"{where}: refuses to import model class {dotted!r} (not a globsml or catboost class)")
+    try:
+        obj = importlib.import_module(module)
+        for part in name.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise GlobsmlError(f"{where}: model class {dotted!r} is not available here ({exc})") from None
+    return obj
+
+
+def _load_final(entry, members, where):
+    kind = entry.get("kind")
+    data = members[entry["member"]]
+    if kind == "skops":
+        return _skops_load(data, where)
+    if kind == "catboost":
+        cls = _import_class(entry["class"], where)
+        try:
+            return cls().load_model(blob=data)
+        except Exception as exc:
+            raise GlobsmlError(f"{where}: cannot read the CatBoost model ({exc})") from None
+    if kind == "torch":
+        import torch
+
+        cls = _import_class(entry["class"], where)
+        if not hasattr(cls, "_from_state"):
+            raise GlobsmlError(f"{where}: model class {entry['class']} cannot be rebuilt from a state")
+        try:
+            state = torch.load(io.BytesIO(data), weights_only=True)
+        except Exception as exc:
+            raise GlobsmlError(f"{where}: cannot read the torch state ({exc})") from None
+        return cls._from_state(state)
+    raise GlobsmlError(f"{where}: unknown model kind {kind!r} in the manifest")
+
+
+def _load_model(entry, members, where):
+    if entry.get("kind") == "pipeline":
+        from sklearn.pipeline import Pipeline
+
+        final = _load_final(entry["final"], members, where)
+        steps = []
+        if entry.get("preprocessor"):
+            steps = list(_skops_load(members[entry["preprocessor"]], where).steps)
+        return Pipeline([*steps, (entry["final_step"], final)])
+    return _load_final(entry, members, where)
+
+
+def _model_members(entry):
+    if entry.get("kind") == "pipeline":
+        return [m for m in (entry.get("preprocessor"), entry["final"]["member"]) if m]
+    return [entry["member"]]
+
+
+# -- the bundle ----------------------------------------------------------------
+class Bundle:
+    """A fitted model with what a prediction needs.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted classifier with ``predict_proba`` (a scikit-learn
+        ``Pipeline`` for tabular models: preprocessing included).
+    input : {"features", "images"}
+        What the model takes: a DataFrame of :attr:`features`, or
+        (n, 2, 20, 20) cut-outs.
+    name : str
+        Registry name of the model (``"forest"``, ``"cnn"``...).
+    features : sequence of str, optional
+        Feature columns of a tabular model (the 29 published ones by default).
+    threshold : float
+        ``p_gc > threshold`` is a GC candidate (the published convention).
+    training : dict, optional
+        Description of the training data (path, set-up, counts per cluster).
+    metrics : dict, optional
+        Validation metrics.
+
+    Attributes
+    ----------
+    manifest : dict
+        The manifest as written to / read from disk (after :meth:`save` or
+        :func:`load_bundle`).
+    path : Path or None
+        Where the bundle was saved or loaded from.
+    """
+
+    def __init__(self, model, *, input="features", name="", features=None, threshold=GC_THRESHOLD,
+                 training=None, metrics=None):
+        if input not in ("features", "images"):
+            raise ValueError(f"input must be 'features' or 'images', got {input!r}")
+        self.model = model
+        self.input = input
+        self.name = str(name)
+        self.features = list(FEATURES if features is None else features) if input == "features" else []
+        self.threshold = float(threshold)
+        self.training = dict(training or {})
+        self.metrics = dict(metrics or {})
+        self.manifest = None
+        self.path = None
+
+    def __repr__(self):
+        return f"<Bundle {self.name!r} ({self.input}), threshold={self.threshold:g}, path={self.path}>"
+
+    # -- prediction ----------------------------------------------------------
+    def predict_proba(self, X, *, progress=False):
+        """p_gc of each source (a 1-d float64 array).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame or numpy.ndarray
+            For a tabular bundle a DataFrame holding at least
+            :attr:`features`; for an image bundle (n, 2, 20, 20) cut-outs
+            (predicted in batches, so a memory map is never read whole).
+        progress : bool
+            Show a progress bar over image batches.
+        """
+        if self.input == "features":
+            if not isinstance(X, pd.DataFrame):
+                raise GlobsmlError(f"bundle {self.name!r} takes a table of features, got {type(X).__name__}")
+            missing = [c for c in self.features if c not in X.columns]
+            if missing:
+                raise GlobsmlError(
+                    f"bundle {self.name!r} needs feature column(s) {', '.join(missing)}; "
+                    "compute them from the cut-outs (globsml features) or give cut-outs"
+                )
+            if len(X) == 0:
+                return np.zeros(0)
+            return np.asarray(self.model.predict_proba(X.loc[:, self.features])[:, 1], dtype=np.float64)
+        shape = getattr(X, "shape", None)
+        if shape is None or len(shape) != 4 or tuple(shape[1:]) != CUTOUT_SHAPE:
+            raise GlobsmlError(f"bundle {self.name!r} takes (n, 2, 20, 20) cut-outs, got shape {shape}")
+        out = np.empty(shape[0], dtype=np.float64)
+        starts = range(0, shape[0], _IMAGE_BATCH)
+        if progress:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc=f"{self.name} on cut-outs", unit="batch")
+        for start in starts:
+            batch = np.asarray(X[start : start + _IMAGE_BATCH], dtype=np.float32)
+            out[start : start + len(batch)] = self.model.predict_proba(batch)[:, 1]
+        return out
+
+    # -- disk ----------------------------------------------------------------
+    def save(self, path):
+        """Write the bundle to ``path`` (a directory, or a ``.zip`` file), atomically.
+
+        Returns
+        -------
+        Path
+        """
+        path = Path(path)
+        where = f"bundle {path}"
+        entry, members = _dump_model(self.model, where)
+        manifest = {
+            "bundle_format": BUNDLE_FORMAT,
+            "globsml_version": __version__,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "model_name": self.name,
+            "input": self.input,
+            "features": list(self.features),
+            "threshold": self.threshold,
+            "training": _jsonable(self.training),
+            "validation_metrics": _jsonable(self.metrics),
+            "model": entry,
+            "libraries": _library_versions(entry),
+            "members": {name: {"sha256": _sha256(data), "size": len(data)} for name, data in members.items()},
+        }
+        manifest["digest"] = _manifest_digest(manifest)
+        text = json.dumps(manifest, indent=2, sort_keys=True).encode()
+        if path.suffix.lower() == ".zip":
+            with atomic_path(path) as tmp:
+                with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                    zf.writestr(MANIFEST, text)
+                    for name, data in members.items():
+                        zf.writestr(name, data)
+        else:
+            _write_directory(path, {MANIFEST: text, **members})
+        self.manifest = manifest
+        self.path = path
+        return path
+
+
+def _write_directory(path, files):
+    """Write files into a new directory and swap it in for ``path``."""
+    if path.exists() and not (path / MANIFEST).is_file():
+        if not path.is_dir() or any(path.iterdir()):
+            raise GlobsmlError(f"{path}: exists and is not a bundle; refusing to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        for name, data in files.items():
+            (tmp / name).write_bytes(data)
+        if path.exists():
+            old = path.with_name(f".{path.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _library_versions(entry):
+    import sklearn
+
+    out = {"scikit-learn": sklearn.__version__, "numpy": np.__version__}
+    kinds = {entry.get("kind"), entry.get("final", {}).get("kind")}
+    if "torch" in kinds:
+        import torch
+
+        out["torch"] = torch.__version__
+    if "catboost" in kinds:
+        import catboost
+
+        out["catboost"] = catboost.__version__
+    try:
+        import skops
+
+        out["skops"] = skops.__version__
+    except ImportError:  # pragma: no cover - skops is a dependency of bundles
+        pass
+    return out
+
+
+def _jsonable(obj):
+    """Plain JSON types (numpy scalars and arrays, tuples, NaN -> None)."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        return None if not np.isfinite(obj) else float(obj)
+    if isinstance(obj, (str, int, bool)) or obj is None:
+        return obj
+    if isinstance(obj, Path):
+        return str(obj)
+    return str(obj)
+
+
+def save_bundle(bundle, path):
+    """Write ``bundle`` to ``path`` (see :meth:`Bundle.save`)."""
+    return bundle.save(path)
+
+
+def _read_members(path):
+    """{name: bytes} of a bundle directory or zip file."""
+    if path.is_dir():
+        if not (path / MANIFEST).is_file():
+            raise GlobsmlError(f"{path}: not a globsml bundle (no {MANIFEST})")
+        return {p.name: p.read_bytes() for p in path.iterdir() if p.is_file() and not p.name.startswith(".")}
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            if MANIFEST not in names:
+                raise GlobsmlError(f"{path}: not a globsml bundle (no {MANIFEST} in the zip file)")
+            try:
+                return {n: zf.read(n) for n in names if "/" not in n}
+            except (zipfile.BadZipFile, OSError) as exc:
+                raise GlobsmlError(f"{path}: damaged bundle zip file ({exc})") from None
+    raise GlobsmlError(f"{path}: not a globsml bundle (expected a bundle directory or .zip file)")
+
+
+def load_bundle(path, *, features=None):
+    """Read a bundle, checking that it can be trusted and used here.
+
+    Parameters
+    ----------
+    path : str or Path
+        A bundle directory or ``.zip`` file, or the registry name of a
+        published pretrained network (:data:`PUBLISHED_BUNDLES`).
+    features : sequence of str, optional
+        The feature list this globsml computes (the 29 published ones by
+        default); a tabular bundle made for other features is refused.
+
+    Returns
+    -------
+    Bundle
+
+    Raises
+    ------
+    GlobsmlError
+        If the path is not a bundle, a member or the manifest was altered
+        (sha256 mismatch), the bundle was made by another globsml version
+        (major.minor), with other features, or holds untrusted types.
+    """
+    if isinstance(path, Bundle):
+        return path
+    if not isinstance(path, Path) and str(path) in PUBLISHED_BUNDLES and not Path(path).exists():
+        return published_bundle(str(path))
+    path = Path(path)
+    if not path.exists():
+        hint = f"; or the name of a published network: {', '.join(PUBLISHED_BUNDLES)}"
+        raise GlobsmlError(f"{path}: no such bundle{hint}")
+    members = _read_members(path)
+    try:
+        manifest = json.loads(members[MANIFEST])
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise GlobsmlError(f"{path}: {MANIFEST} is damaged or was edited (not valid JSON: {exc})") from None
+    if not isinstance(manifest, dict) or manifest.get("digest") != _manifest_digest(manifest):
+        raise GlobsmlError(f"{path}: {MANIFEST} was edited after the bundle was saved (digest mismatch); retrain it")
+    if manifest.get("bundle_format") != BUNDLE_FORMAT:
+        raise GlobsmlError(
+            f"{path}: bundle format {manifest.get('bundle_format')}, this globsml reads format {BUNDLE_FORMAT}"
+        )
+    made_by = manifest.get("globsml_version", "?")
+    if _major_minor(made_by) != _major_minor(__version__):
+        raise GlobsmlError(
+            f"{path}: bundle made by globsml {made_by}, this is globsml {__version__} "
+            f"(major.minor must match); retrain it with `globsml train`"
+        )
+    entry = manifest["model"]
+    for name in _model_members(entry):
+        if name not in manifest["members"]:
+            raise GlobsmlError(f"{path}: manifest lists no hash for member {name}")
+    for name, info in manifest["members"].items():
+        if name not in members:
+            raise GlobsmlError(f"{path}: member {name} is missing")
+        if _sha256(members[name]) != info["sha256"]:
+            raise GlobsmlError(f"{path}: member {name} was altered (sha256 mismatch); refusing to load it")
+    expected = list(FEATURES if features is None else features)
+    if manifest["input"] == "features" and list(manifest["features"]) != expected:
+        extra = [f for f in manifest["features"] if f not in expected]
+        lacking = [f for f in expected if f not in manifest["features"]]
+        detail = "; ".join(
+            s for s in (
+                f"unknown: {', '.join(extra)}" if extra else "",
+                f"missing: {', '.join(lacking)}" if lacking else "",
+                "same features, other order" if not extra and not lacking else "",
+            ) if s
+        )
+        raise GlobsmlError(f"{path}: bundle was trained on other features than this globsml computes ({detail})")
+    libs = manifest.get("libraries", {})
+    import sklearn
+
+    if _major_minor(libs.get("scikit-learn", sklearn.__version__)) != _major_minor(sklearn.__version__):
+        warnings.warn(
+            f"{path}: saved with scikit-learn {libs['scikit-learn']}, loading with {sklearn.__version__}",
+            stacklevel=2,
+        )
+    model = _load_model(entry, members, f"bundle {path}")
+    bundle = Bundle(
+        model,
+        input=manifest["input"],
+        name=manifest.get("model_name", ""),
+        features=manifest["features"] if manifest["input"] == "features" else None,
+        threshold=manifest["threshold"],
+        training=manifest.get("training"),
+        metrics=manifest.get("validation_metrics"),
+    )
+    bundle.manifest = manifest
+    bundle.path = path
+    return bundle
+
+
+def published_bundle(name):
+    """A published pretrained network as a :class:`Bundle`.
+
+    Parameters
+    ----------
+    name : str
+        ``"published-cnn-virgo2fornax"`` (trained on Virgo) or
+        ``"published-cnn-fornax2virgo"`` (trained on Fornax).
+    """
+    if name not in PUBLISHED_BUNDLES:
+        raise GlobsmlError(f"unknown published network {name!r}; known: {', '.join(PUBLISHED_BUNDLES)}")
+    from ..models import make_model, model_names
+
+    if name not in model_names():
+        try:  # the neural models register themselves on import
+            importlib.import_module("globsml.models._neural")
+        except ImportError:
+            pass
+    model = make_model(name)
+    trained_on = "Virgo" if "virgo2fornax" in name else "Fornax"
+    return Bundle(
+        model,
+        input="images",
+        name=name,
+        threshold=GC_THRESHOLD,
+        training={"source": "Dold & Fahrion 2022 published network", "trained_on": trained_on},
+    )

@@ -1,0 +1,115 @@
+"""Full frames in, candidates out: detection, features, cut-outs and prediction in one step."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .._errors import DataFormatError, GlobsmlError
+from .._io import atomic_path
+from ..data import IMAGE_DIRNAME, IMAGE_SUFFIX, write_cutouts
+from ._bundle import load_bundle
+from ._catalogue import write_catalogue
+from ._predict import catalogue_frame
+
+__all__ = ["read_frame", "detect_candidates"]
+
+
+def read_frame(path):
+    """The first 2-d image of a FITS file and its WCS (``None`` without one).
+
+    Raises
+    ------
+    DataFormatError
+        If the file is unreadable or holds no 2-d image.
+    """
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataFormatError(f"{path}: no such FITS file")
+    try:
+        with fits.open(path) as hdul:
+            for hdu in hdul:
+                if hdu.data is not None and getattr(hdu.data, "ndim", 0) == 2:
+                    data = np.asarray(hdu.data, dtype=np.float64)
+                    header = hdu.header
+                    break
+            else:
+                raise DataFormatError(f"{path}: no 2-d image in any HDU")
+    except DataFormatError:
+        raise
+    except Exception as exc:
+        raise DataFormatError(f"{path}: unreadable FITS file ({exc})") from None
+    wcs = None
+    if header.get("CTYPE1"):
+        try:
+            wcs = WCS(header)
+        except Exception as exc:
+            raise DataFormatError(f"{path}: invalid WCS in the header ({exc})") from None
+        if not wcs.has_celestial:
+            wcs = None
+    return data, header, wcs
+
+
+def _galaxy_name(header, path):
+    name = header.get("OBJECT") or header.get("TARGNAME") or Path(path).stem
+    name = re.sub(r"[^A-Za-z0-9_+-]", "", str(name).replace(" ", ""))
+    return name or "galaxy"
+
+
+def detect_candidates(g_image, z_image, *, bundle, out, galaxy=None, ebv=0.0, threshold=None,
+                      catalogue_name="candidates.csv"):
+    """Detect sources in a g/z frame pair and write sources, cut-outs and candidates.
+
+    Parameters
+    ----------
+    g_image, z_image : str or Path
+        FITS frames in F475W (g) and F850LP (z), same pixel grid; the WCS of
+        the g frame gives ``sky_centroid.ra/dec``.
+    bundle : Bundle, str or Path
+        A bundle, its path, or a published network's name.
+    out : str or Path
+        Output directory: ``<galaxy>_sources.csv`` (the feature table),
+        ``ImageData/<galaxy>_images.fits`` (cut-outs) and the catalogue.
+    galaxy : str, optional
+        Name of the galaxy (the header's OBJECT, or the file name, by default).
+    ebv : float
+        Galactic E(B-V) for the extinction correction of the magnitudes.
+    threshold : float, optional
+        The bundle's threshold by default.
+    catalogue_name : str
+        File name of the catalogue in ``out`` (its extension chooses the format).
+
+    Returns
+    -------
+    dict
+        Paths (``sources``, ``cutouts``, ``catalogue``) and the catalogue
+        (``catalogue_frame``).
+    """
+    from ..features import extract_sources
+
+    bundle = load_bundle(bundle)
+    g, g_header, wcs = read_frame(g_image)
+    z, _, _ = read_frame(z_image)
+    if g.shape != z.shape:
+        raise DataFormatError(f"{g_image} is {g.shape}, {z_image} is {z.shape}: the frames must share one pixel grid")
+    galaxy = galaxy or _galaxy_name(g_header, g_image)
+    table, cutouts = extract_sources(g, z, wcs=wcs, ebv=ebv, galaxy=galaxy)
+    if len(table) == 0:
+        raise GlobsmlError(f"{g_image}: no sources detected")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    sources_path = out / f"{galaxy}_sources.csv"
+    with atomic_path(sources_path) as tmp:
+        table.to_csv(tmp, index=False)
+    cutouts_path = out / IMAGE_DIRNAME / f"{galaxy}{IMAGE_SUFFIX}"
+    write_cutouts(cutouts_path, np.asarray(cutouts, dtype=np.float32))
+    if bundle.input == "images":
+        p = bundle.predict_proba(np.asarray(cutouts, dtype=np.float32))
+    else:
+        p = bundle.predict_proba(table)
+    cat = catalogue_frame(table, p, bundle.threshold if threshold is None else float(threshold))
+    cat_path = write_catalogue(cat, out / catalogue_name)
+    return {"sources": sources_path, "cutouts": cutouts_path, "catalogue": cat_path, "catalogue_frame": cat}

@@ -1,0 +1,205 @@
+"""Candidate catalogues from a bundle: a labelled data set, a table, or cut-outs alone."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._errors import GlobsmlError
+from ..data import GC_THRESHOLD, GCDataset, load_dataset, read_table
+from ._bundle import load_bundle
+from ._catalogue import POSITION_COLUMNS, write_catalogue
+
+__all__ = ["predict_catalogue", "catalogue_frame", "catalogue_metrics", "evaluate_predictions", "metrics_summary", "features_from_cutouts"]
+
+
+def catalogue_frame(sources, p_gc, threshold):
+    """Assemble a candidate catalogue from the input rows and their p_gc.
+
+    Parameters
+    ----------
+    sources : pandas.DataFrame
+        The input rows, with ``galaxy`` and ``ID``; position columns and
+        ``pGC`` are copied when present.
+    p_gc : array-like of float
+    threshold : float
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``galaxy``, ``ID``, ``p_gc``, ``is_gc`` (``p_gc > threshold``, the
+        published convention), then the position columns and ``pGC`` that
+        ``sources`` has.
+    """
+    p_gc = np.asarray(p_gc, dtype=np.float64)
+    cat = pd.DataFrame(
+        {
+            "galaxy": sources["galaxy"].astype(str).to_numpy(),
+            "ID": sources["ID"].to_numpy(dtype=np.int64),
+            "p_gc": p_gc,
+            # Strictly above, as the published models and globsml.evaluation.
+            "is_gc": p_gc > threshold,
+        }
+    )
+    for col in (*POSITION_COLUMNS, "pGC"):
+        if col in sources.columns:
+            cat[col] = sources[col].to_numpy()
+    return cat
+
+
+def catalogue_metrics(catalogue, *, threshold=GC_THRESHOLD):
+    """Metrics of a catalogue whose input was labelled (has ``pGC``).
+
+    Uses :func:`globsml.evaluation.evaluate` (pooled and per galaxy).
+
+    Returns
+    -------
+    globsml.evaluation.Evaluation or None
+        ``None`` when the catalogue has no labels.
+    """
+    if "pGC" not in catalogue.columns:
+        return None
+    y = (catalogue["pGC"].to_numpy(dtype=float) >= GC_THRESHOLD).astype(np.int64)
+    p = catalogue["p_gc"].to_numpy(dtype=float)
+    return evaluate_predictions(y, p, galaxy=catalogue["galaxy"].to_numpy(), ids=catalogue["ID"].to_numpy(),
+                                threshold=threshold)
+
+
+def evaluate_predictions(y, p, *, galaxy, ids, threshold=GC_THRESHOLD):
+    """Metrics of predictions (:func:`globsml.evaluation.evaluate`, an ``Evaluation``)."""
+    from ..evaluation import evaluate
+
+    return evaluate(y, p, galaxy=galaxy, ids=ids, threshold=threshold)
+
+
+def metrics_summary(evaluation):
+    """A JSON-friendly dict of an ``Evaluation``: pooled metrics and the per-galaxy table."""
+    per_galaxy = evaluation.per_galaxy
+    return {
+        "threshold": float(evaluation.threshold),
+        "pooled": dict(evaluation.pooled),
+        "per_galaxy": per_galaxy.to_dict(orient="records") if len(per_galaxy) else [],
+    }
+
+
+def features_from_cutouts(cutouts, *, galaxy, ids=None, ebv=None):
+    """The feature table of cut-outs (:func:`globsml.features.cutout_features`)."""
+    from ..features import cutout_features
+
+    kwargs = {"galaxy": galaxy, "ids": ids}
+    if ebv is not None:
+        kwargs["ebv"] = ebv
+    return cutout_features(cutouts, **kwargs)
+
+
+def _as_dataset(data, table, images):
+    given = [n for n, v in (("data", data), ("table", table), ("images", images)) if v is not None]
+    if len(given) != 1:
+        raise GlobsmlError(f"give exactly one input (data, table or images), got {', '.join(given) or 'none'}")
+    if data is not None:
+        return data if isinstance(data, GCDataset) else load_dataset(data)
+    if table is not None:
+        if isinstance(table, pd.DataFrame):
+            if "galaxy" not in table.columns or "ID" not in table.columns:
+                raise GlobsmlError("the table needs columns galaxy and ID")
+            return GCDataset(table, name="table")
+        return GCDataset(read_table(table), name=str(table))
+    if isinstance(images, GCDataset):
+        return images
+    images = Path(images)
+    if not images.is_dir():
+        raise GlobsmlError(f"{images}: expected a directory of <galaxy>_images.fits cut-out files")
+    return load_dataset(images=images)
+
+
+def _predict_dataset(bundle, ds, *, ebv=None, progress=False):
+    """(rows used for the catalogue, p_gc)."""
+    if bundle.input == "images":
+        if not ds.has_images:
+            raise GlobsmlError(
+                f"{ds.name or 'data'}: bundle {bundle.name!r} needs cut-outs, and the input has none"
+                + (f" for galaxies {', '.join(sorted(set(ds.galaxies) - set(ds.image_files)))}" if ds.image_files else "")
+            )
+        p = np.empty(len(ds), dtype=np.float64)
+        galaxies = ds.sources["galaxy"].to_numpy()
+        for galaxy in _progress(ds.galaxies, progress, f"{bundle.name} per galaxy"):
+            rows = np.flatnonzero(galaxies == galaxy)
+            p[rows] = bundle.predict_proba(ds.images(rows))
+        return ds.sources, p
+    if ds.has_table:
+        return ds.sources, bundle.predict_proba(ds.sources)
+    if not ds.has_images:
+        raise GlobsmlError(f"{ds.name or 'data'}: holds neither features nor cut-outs")
+    # Cut-outs alone: compute the features first, galaxy by galaxy.
+    parts = []
+    galaxies = ds.sources["galaxy"].to_numpy()
+    for galaxy in _progress(ds.galaxies, progress, "features from cut-outs"):
+        rows = np.flatnonzero(galaxies == galaxy)
+        ids = ds.sources["ID"].to_numpy()[rows]
+        gal_ebv = ebv.get(galaxy) if isinstance(ebv, dict) else ebv
+        feats = features_from_cutouts(ds.images(rows), galaxy=galaxy, ids=ids, ebv=gal_ebv)
+        feats = feats.reset_index(drop=True)
+        extra = ds.sources.iloc[rows].reset_index(drop=True)
+        for col in ("pGC",):
+            if col in extra.columns:
+                feats[col] = extra[col].to_numpy()
+        parts.append(feats)
+    sources = pd.concat(parts, ignore_index=True)
+    return sources, bundle.predict_proba(sources)
+
+
+def _progress(items, progress, desc):
+    if not progress:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=desc, unit="galaxy")
+
+
+def predict_catalogue(bundle, *, data=None, table=None, images=None, threshold=None, ebv=None,
+                      out=None, progress=False):
+    """Candidate catalogue of new sources from a trained bundle.
+
+    Give exactly one input. A tabular bundle uses the table's features, or
+    computes them from the cut-outs when there is no table; an image bundle
+    (a CNN) reads the cut-outs.
+
+    Parameters
+    ----------
+    bundle : Bundle, str or Path
+        A bundle, its path, or a published network's name.
+    data : str, Path or GCDataset, optional
+        A data directory (table and/or ``ImageData/``), as :func:`globsml.load_dataset`.
+    table : str, Path or pandas.DataFrame, optional
+        A source table in the published format (e.g. ``NGC1427a_sources.csv``).
+    images : str or Path, optional
+        A directory of ``<galaxy>_images.fits`` cut-out files.
+    threshold : float, optional
+        ``is_gc = p_gc > threshold``; the bundle's threshold by default.
+    ebv : float or dict, optional
+        E(B-V) for features computed from cut-outs (one value, or per galaxy).
+    out : str or Path, optional
+        Also write the catalogue there (format by extension).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``galaxy``, ``ID``, ``p_gc``, ``is_gc``, the input's position
+        columns, and ``pGC`` when labelled. When labelled,
+        ``catalogue.attrs["metrics"]`` holds the ``Evaluation``.
+    """
+    bundle = load_bundle(bundle)
+    threshold = bundle.threshold if threshold is None else float(threshold)
+    if not 0.0 <= threshold <= 1.0:
+        raise GlobsmlError(f"threshold must lie in [0, 1], got {threshold}")
+    ds = _as_dataset(data, table, images)
+    sources, p = _predict_dataset(bundle, ds, ebv=ebv, progress=progress)
+    cat = catalogue_frame(sources, p, threshold)
+    metrics = catalogue_metrics(cat, threshold=threshold)
+    if metrics is not None:
+        cat.attrs["metrics"] = metrics
+    if out is not None:
+        write_catalogue(cat, out)
+    return cat
