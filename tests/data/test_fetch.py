@@ -100,11 +100,12 @@ def test_verified_files_are_skipped_without_download(tmp_path, server):
     n = len(server.requests)
     result = fetch(tmp_path, base_url=server.url, manifest=server.manifest, progress=False)
     assert sorted(result.skipped) == sorted(TARGETS.values()) and not result.downloaded
+    assert result.rehashed == [] and "(4 by the record of verified files, 0 re-hashed)" in result.summary()
     assert len(server.requests) == n
     # without the record, files already present are re-hashed, not re-downloaded
     (tmp_path / ".globsml-verified.tsv").unlink()
     result = fetch(tmp_path, base_url=server.url, manifest=server.manifest, progress=False)
-    assert len(result.skipped) == 4 and len(server.requests) == n
+    assert len(result.skipped) == len(result.rehashed) == 4 and len(server.requests) == n
     assert (tmp_path / ".globsml-verified.tsv").is_file()
 
 
@@ -117,6 +118,10 @@ def test_changed_file_is_downloaded_again(tmp_path, server):
     os.utime(target, ns=(1, 1))
     result = fetch(tmp_path, base_url=server.url, manifest=server.manifest, progress=False)
     assert result.downloaded == ["ImageData/FCC1_images.fits"]
+    assert len(result.skipped) == 3 and result.rehashed == []
+    # --rehash: every file hashed again, none trusted from the record
+    result = fetch(tmp_path, base_url=server.url, manifest=server.manifest, rehash=True, progress=False)
+    assert len(result.rehashed) == 4 and not result.downloaded
     assert_complete(tmp_path, server.files)
 
 

@@ -72,6 +72,17 @@ def test_unlabelled_feature_table(tmp_path):
     assert "unexpected column(s) HST_ID" in line and "a labelled table needs all of" in line
 
 
+def test_unlabelled_table_may_name_its_cluster(tmp_path):
+    table = tiny.make_table({"NGC9999": 2}, labelled=False).assign(cluster="Virgo")
+    tiny.write_table(tmp_path, table, name="t.csv")
+    report = validate(tmp_path)
+    assert report.ok, report.problems
+    assert report.clusters["Virgo"]["unlabelled"] == 2
+    tiny.write_table(tmp_path, table.assign(cluster="Coma"), name="t.csv")
+    (line,) = validate(tmp_path).problems
+    assert "column cluster holds 'Coma' at row 1 (galaxy NGC9999, ID 0) and 1 more; expected one of Fornax, Virgo" in line
+
+
 def test_unknown_galaxy_without_cluster_column(tmp_path):
     tiny.write_table(tmp_path, tiny.make_table({"NGC9999": 2, "FCC3": 1}, labelled=False), name="t.csv")
     (line,) = validate(tmp_path).problems

@@ -178,19 +178,26 @@ class FetchResult:
     resumed : list of str
         Targets whose interrupted download was resumed.
     skipped : list of str
-        Targets already present and verified.
+        Targets already present and verified, so not downloaded.
+    rehashed : list of str
+        Those of ``skipped`` that were verified by hashing them now (no
+        matching record); the others were trusted from the record of
+        verified files (same SHA-1, size and modification time).
     """
 
     directory: Path
     downloaded: list = field(default_factory=list)
     resumed: list = field(default_factory=list)
     skipped: list = field(default_factory=list)
+    rehashed: list = field(default_factory=list)
 
     def summary(self):
         """One line saying what happened."""
+        n_record = len(self.skipped) - len(self.rehashed)
         return (
             f"{self.directory}: {len(self.downloaded)} file(s) downloaded, {len(self.resumed)} resumed, "
-            f"{len(self.skipped)} already verified; every file matches its git blob SHA-1"
+            f"{len(self.skipped)} already verified ({n_record} by the record of verified files, "
+            f"{len(self.rehashed)} re-hashed); every file matches its git blob SHA-1"
         )
 
 
@@ -430,6 +437,7 @@ def fetch(directory, *, models=False, base_url=DEFAULT_BASE_URL, manifest=None, 
                 st = final.stat()
                 record[entry.target] = (entry.git_blob_sha1, st.st_size, st.st_mtime_ns)
                 result.skipped.append(entry.target)
+                result.rehashed.append(entry.target)
                 continue
         todo.append(entry)
     _write_record(directory, record)

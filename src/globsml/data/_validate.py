@@ -173,7 +173,8 @@ def _check_columns(name, table, labelled):
     missing = [c for c in expected if c not in table.columns]
     if missing:
         problems.append(f"{name}: missing column(s) {', '.join(missing)}; expected for {kind}")
-    allowed = set(expected) | set(OPTIONAL_COLUMNS)
+    # An unlabelled table may still say which cluster each galaxy is in.
+    allowed = set(expected) | set(OPTIONAL_COLUMNS) | {"cluster"}
     unexpected = [c for c in table.columns if c not in allowed]
     if unexpected:
         extra = ""
