@@ -95,5 +95,7 @@ def test_bad_input():
         evaluate(Y, P, ids=[1])
     with pytest.raises(GlobsmlError, match="FDR levels"):
         evaluate(Y, P, fdr_levels=(1.5,))
+    with pytest.raises(GlobsmlError, match="1 source.*no galaxy name.*position 1"):
+        evaluate([1, 0, 1], [0.9, 0.2, 0.1], galaxy=["A", None, "B"])
     with pytest.raises(GlobsmlError, match="kind must be"):
         evaluate(Y, P).ids("XX")

@@ -160,6 +160,12 @@ def evaluate(y_true, p_gc, *, galaxy=None, ids=None, threshold=0.5, fdr_levels=D
         gal = np.asarray(galaxy, dtype=object)
         if gal.shape != (n,):
             raise GlobsmlError(f"galaxy: expected {n} values (one per source), got shape {gal.shape}")
+        missing = pd.isna(gal)
+        if missing.any():
+            raise GlobsmlError(
+                f"galaxy: {int(missing.sum())} source(s) have no galaxy name "
+                f"(first at position {int(np.flatnonzero(missing)[0])})"
+            )
     threshold = float(threshold)
     names = metric_names(fdr_levels)
 
