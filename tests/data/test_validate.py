@@ -134,3 +134,16 @@ def test_real_ngc1427a_table(shared_data, tmp_path):
     assert report.mode == "table only" and not report.labelled
     assert report.n_unlabelled == report.n_sources == 1824
     assert list(report.clusters) == ["Fornax"]
+
+
+def test_directory_with_only_the_subfolder(tmp_path):
+    sub = tmp_path / "NGC1427a"
+    tiny.write_table(sub, tiny.make_table({"NGC1427a": 2}, labelled=False), name="NGC1427a_sources.csv")
+    report = validate(tmp_path)
+    assert report.ok and report.mode == "sub-folder only"
+    assert report.subfolder.n_sources == 2
+    # several tables and no ACS_sources_original.csv: which one is meant is a usage error
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    (tmp_path / "b.csv").write_text("x\n1\n")
+    with pytest.raises(GlobsmlError, match="2 CSV files"):
+        validate(tmp_path)

@@ -293,6 +293,12 @@ def _download(url, part, entry, bar):
         raise
     with response:
         resumed = bool(start) and response.status == 206
+        if resumed and not (response.headers.get("Content-Range") or "").startswith(f"bytes {start}-"):
+            # a range other than the one asked for: do not splice it in
+            raise GlobsmlError(
+                f"{entry.target}: {url} answered Range bytes={start}- with "
+                f"Content-Range {response.headers.get('Content-Range')!r}; remove {part} and rerun"
+            )
         if start and not resumed:
             start = 0  # the server ignored the range: start over
         if bar is not None and start:

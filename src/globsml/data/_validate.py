@@ -26,6 +26,7 @@ from ._dataset import locate
 from ._schema import (
     FEATURE_TABLE_COLUMNS,
     GC_THRESHOLD,
+    IMAGE_DIRNAME,
     IMAGE_SUFFIX,
     INDEX_COLUMN,
     INTEGER_COLUMNS,
@@ -532,7 +533,9 @@ def validate(path):
     try:
         table_path, image_dir = locate(path)
     except GlobsmlError:
-        if not has_sub:
+        # Only a directory that holds nothing but the sub-folder is fine;
+        # anything else locate() refused (several CSV tables...) stays an error.
+        if not has_sub or any(path.glob("*.csv")) or (path / IMAGE_DIRNAME).is_dir():
             raise
         table_path = image_dir = None
     if table_path is None and image_dir is None:
