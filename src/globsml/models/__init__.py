@@ -8,5 +8,8 @@ published features (scaling is part of the model), image models the
 
 from ._registry import *  # noqa: F403
 from . import _registry
+from . import _calibration, _tabular  # tabular models first: registry order = report order (helper 5)
+from ._calibration import *  # noqa: F403,E402
+from ._tabular import *  # noqa: F403,E402
 
-__all__ = [*_registry.__all__]
+__all__ = [*_registry.__all__, *_calibration.__all__, *_tabular.__all__]
