@@ -29,3 +29,20 @@ def test_plot_into_given_axes_and_refuse_empty():
     assert plot_fdr_tpr({"a": (y, good)}, ax=ax, threshold=None) is fig
     with pytest.raises(ValueError):
         plot_roc({})
+
+
+def test_plot_per_galaxy_skips_undefined_values():
+    import pandas as pd
+
+    from globsml.evaluation import evaluate, plot_per_galaxy
+
+    y = np.array([1, 0, 1, 0, 0, 0, 1, 1])
+    p = np.array([0.9, 0.1, 0.2, 0.7, 0.6, 0.3, 0.8, 0.9])
+    ev = evaluate(y, p, galaxy=["A", "A", "A", "B", "B", "B", "C", "C"])
+    fig = plot_per_galaxy(ev.per_galaxy)
+    assert isinstance(fig, Figure)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    # TPR is undefined in B (no GCs): 2 galaxies; FDR is defined everywhere: 3
+    assert labels == ["TPR (2 galaxies)", "FDR (3 galaxies)"]
+    with pytest.raises(ValueError, match="no column"):
+        plot_per_galaxy(pd.DataFrame({"n_gcs": [1]}))

@@ -4,9 +4,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ._curves import fdr_tpr_curve, roc_curve_points
-from ._metrics import _inputs, rescaled_auc_fdr_tpr, roc_auc
+from ._metrics import _inputs, metric_label, rescaled_auc_fdr_tpr, roc_auc
 
-__all__ = ["plot_roc", "plot_fdr_tpr"]
+__all__ = ["plot_roc", "plot_fdr_tpr", "plot_per_galaxy"]
 
 
 def _axes(ax, figsize):
@@ -86,4 +86,48 @@ def plot_fdr_tpr(curves, *, ax=None, threshold=0.5, title="TPR versus FDR", figs
         ax.plot([], [], "o", color="0.3", ms=5, label=f"p_gc > {threshold:g}")
     ax.legend(loc="lower right", fontsize="small", title="rescaled AUC(FDR,TPR)",
               title_fontsize="small")
+    return fig
+
+
+def plot_per_galaxy(per_galaxy, *, metrics=("tpr", "fdr"), x="n_gcs", ax=None, title=None,
+                    figsize=(6, 4.5)):
+    """Per-galaxy metrics against the number of GCs (or another column) of each galaxy.
+
+    Galaxies where a metric is undefined (NaN, e.g. TPR without GCs) are
+    left out of that metric's points; the x axis is logarithmic for counts
+    (symmetric-logarithmic when some are 0).
+
+    Parameters
+    ----------
+    per_galaxy : pandas.DataFrame
+        :attr:`Evaluation.per_galaxy <globsml.evaluation.Evaluation.per_galaxy>`.
+    metrics : sequence of str, optional
+        Columns to plot, one colour each.
+    x : str, optional
+        Column for the x axis (``"n_gcs"`` or ``"n_sources"``...).
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    missing = [c for c in (x, *metrics) if c not in per_galaxy.columns]
+    if missing:
+        raise ValueError(f"per_galaxy has no column(s) {', '.join(missing)}")
+    fig, ax = _axes(ax, figsize)
+    xs = per_galaxy[x].to_numpy(dtype=float)
+    for metric in metrics:
+        ys = per_galaxy[metric].to_numpy(dtype=float)
+        ok = np.isfinite(ys) & np.isfinite(xs)
+        ax.scatter(xs[ok], ys[ok], s=14, alpha=0.75,
+                   label=f"{metric_label(metric)} ({int(ok.sum())} galaxies)")
+    if x.startswith("n_") and len(xs):
+        # Counts span orders of magnitude; symlog keeps galaxies with 0 GCs.
+        if np.nanmin(xs) > 0:
+            ax.set_xscale("log")
+        else:
+            ax.set_xscale("symlog", linthresh=1)
+    ax.set(xlabel=f"{metric_label(x)} per galaxy", ylabel="value", ylim=(-0.02, 1.02),
+           title=title or "Per-galaxy metrics")
+    ax.legend(loc="best", fontsize="small")
     return fig
