@@ -1,0 +1,82 @@
+import warnings
+
+import numpy as np
+import pytest
+from photutils.segmentation import SegmentationImage, SourceCatalog
+
+from globsml.features import background_stats, segment_properties
+
+
+def _stack(n=40, seed=0):
+    """Noisy 20x20 cut-outs with a Gaussian source near the centre and a neighbour."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:20, 0:20]
+    out = rng.normal(0, 0.01, (n, 20, 20))
+    for k in range(n):
+        x0, y0 = 10 + rng.uniform(-0.5, 0.5, 2)
+        sx, sy = rng.uniform(0.8, 1.5, 2)
+        t = rng.uniform(0, np.pi)
+        dx, dy = xx - x0, yy - y0
+        u = dx * np.cos(t) + dy * np.sin(t)
+        v = -dx * np.sin(t) + dy * np.cos(t)
+        out[k] += rng.uniform(0.15, 1.0) * np.exp(-0.5 * ((u / sx) ** 2 + (v / sy) ** 2))
+        if k % 2:
+            out[k] += 0.3 * np.exp(-0.5 * ((xx - 2) ** 2 + (yy - 17) ** 2) / 1.2 ** 2)
+    out[::5, :, 17:] = np.nan
+    return out
+
+
+def test_matches_photutils_source_catalog():
+    stack = _stack()
+    props = segment_properties(stack)
+    assert props["detected"].all()
+    for k in range(len(stack)):
+        segm = np.where(props["segment"][k], 1, np.where(props["neighbours"][k], 2, 0))
+        img = stack[k]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cat = SourceCatalog(img, SegmentationImage(segm), mask=~np.isfinite(img))
+            ref = {
+                "xcentroid": cat.x_centroid[0], "ycentroid": cat.y_centroid[0], "area": cat.area.value[0],
+                "semimajor_sigma": cat.semimajor_axis.value[0], "semiminor_sigma": cat.semiminor_axis.value[0],
+                "eccentricity": cat.eccentricity[0], "min_value": cat.min_value[0], "max_value": cat.max_value[0],
+                "segment_flux": cat.segment_flux[0], "kron_flux": cat.kron_flux[0],
+            }
+            orientation = cat.orientation.value[0]
+        for key, value in ref.items():
+            tol = 0.02 * abs(value) if key == "kron_flux" else 1e-9 * max(1.0, abs(value))
+            assert abs(props[key][k] - value) <= tol, (k, key, props[key][k], value)
+        # photutils 3 reports [0, 360); the published convention is (-90, 90].
+        assert abs(((props["orientation"][k] - orientation) + 90) % 180 - 90) < 1e-7
+        assert -90 < props["orientation"][k] <= 90
+
+
+def test_segment_is_the_central_source():
+    stack = _stack()
+    props = segment_properties(stack)
+    assert np.all(np.abs(props["xcentroid"] - 10) < 1.0)
+    assert np.all(np.abs(props["ycentroid"] - 10) < 1.0)
+    # The neighbour at (2, 17) is a separate segment, never part of the central one.
+    assert not props["segment"][1::2, 17, 2].any()
+    assert props["neighbours"][1::2, 17, 2].all()
+
+
+def test_nothing_detected_falls_back_to_central_pixels():
+    rng = np.random.default_rng(2)
+    stack = rng.normal(0, 0.01, (5, 20, 20))
+    stack[2] = np.nan  # fully off the detector
+    props = segment_properties(stack)
+    undetected = ~props["detected"]
+    assert undetected[2]
+    assert np.all(props["label"][undetected] == 0)
+    assert np.all(props["area"][undetected & np.array([1, 1, 0, 1, 1], bool)] == 9)
+    assert props["area"][2] == 0
+
+
+def test_background_stats():
+    rng = np.random.default_rng(3)
+    stack = rng.normal(0.5, 0.02, (200, 20, 20))
+    stack[:, 0, 0] = 10.0  # a hot pixel in the border: clipped away
+    level, rms = background_stats(stack)
+    assert np.median(level) == pytest.approx(0.5, abs=0.003)
+    assert np.median(rms) == pytest.approx(0.02, rel=0.1)
