@@ -257,3 +257,23 @@ def test_stale_part_file_from_another_version_is_replaced(tmp_path, server):
     assert server.requests_of(path) == ["bytes=5000-", None]
     assert "ImageData/FCC1_images.fits" in result.downloaded
     assert_complete(tmp_path, server.files)
+
+
+def test_published_networks_from_a_local_mirror(shared_data, tmp_path):
+    # the real published manifest, the real files: what `globsml fetch --models` checks
+    models = published_manifest(models=True)
+    files = {e.path: (shared_data / "published_models" / Path(e.target).name).read_bytes() for e in models}
+    # one real cut-out file: the copies here were converted to float32, so the
+    # published git blob SHA-1 must refuse it
+    fcc100 = next(e for e in published_manifest() if e.target == "ImageData/FCC100_images.fits")
+    files[fcc100.path] = (shared_data / "ImageData" / "FCC100_images.fits").read_bytes()
+    with FileServer(files) as srv:
+        result = fetch(tmp_path, models=True, only="models/*", base_url=srv.url + "/{path}", progress=False)
+        assert sorted(result.downloaded) == sorted(e.target for e in models)
+        with pytest.raises(FetchError) as info:
+            fetch(tmp_path, only="ImageData/FCC100_images.fits", base_url=srv.url, progress=False)
+    for e in models:
+        assert (tmp_path / e.target).read_bytes() == files[e.path]
+    (line,) = info.value.failures
+    assert f"expected {fcc100.git_blob_sha1} (size" in line and "expected 2367360)" in line
+    assert not (tmp_path / "ImageData" / "FCC100_images.fits").exists()
