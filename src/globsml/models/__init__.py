@@ -12,4 +12,11 @@ from . import _calibration, _tabular  # tabular models first: registry order = r
 from ._calibration import *  # noqa: F403,E402
 from ._tabular import *  # noqa: F403,E402
 
-__all__ = [*_registry.__all__, *_calibration.__all__, *_tabular.__all__]
+from . import _cnn, _mlp, _published, _tabnet, _torch  # neural models (helper 6)
+from ._cnn import *  # noqa: F403,E402
+from ._mlp import *  # noqa: F403,E402
+from ._published import *  # noqa: F403,E402
+from ._tabnet import *  # noqa: F403,E402
+from ._torch import load_checkpoint, save_checkpoint  # noqa: E402
+
+__all__ = [*_registry.__all__, *_calibration.__all__, *_tabular.__all__, *_cnn.__all__, *_mlp.__all__, *_published.__all__, *_tabnet.__all__, "save_checkpoint", "load_checkpoint"]

@@ -1,0 +1,443 @@
+"""The published CNN on the (2, 20, 20) g/z cut-outs, and kNN in its last hidden layer."""
+
+import copy
+import hashlib
+from collections import OrderedDict
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.utils.validation import check_is_fitted
+
+from .._errors import GlobsmlError
+from ..data import CUTOUT_SHAPE
+from . import _torch
+from ._registry import register_model
+
+__all__ = ["CNNNet", "GCCNNClassifier", "CNNKNNClassifier"]
+
+
+class CNNNet(torch.nn.Module):
+    """The published CNN: 2x20x20 cut-out -> one logit.
+
+    conv1 2->80 (4x4) -> ReLU -> conv2 80->40 (4x4) -> ReLU -> 2x2 max-pool
+    -> conv3 40->20 (2x2, stride 2) -> ReLU -> flatten (20x3x3 = 180)
+    -> dropout -> fc1 180->50 -> ReLU -> dropout -> fc2 50->1.
+
+    Layer names and shapes are those of the published state dicts
+    (``conv1..3``, ``fc1..2``), which load as they are. The order of the
+    layers is the one of ``../shared/gcdata/README.md``; the other order
+    that also flattens to 180 (pooling after conv3) reproduces the published
+    Fornax predictions far worse (see ``published_port_check``).
+    Dropout acts on the dense part only: with dropout after the
+    convolutions as well, the MC-dropout predictions of the published
+    network agree less with its published counts, and keeping the
+    convolutions deterministic makes MC dropout cheap (the convolutional
+    features are computed once and only the dense head is repeated).
+    """
+
+    def __init__(self, dropout=0.05):
+        super().__init__()
+        self.conv1 = torch.nn.Conv2d(2, 80, 4)
+        self.conv2 = torch.nn.Conv2d(80, 40, 4)
+        self.conv3 = torch.nn.Conv2d(40, 20, 2, stride=2)
+        self.fc1 = torch.nn.Linear(180, 50)
+        self.fc2 = torch.nn.Linear(50, 1)
+        self.dropout = float(dropout)
+
+    def features(self, x):
+        """The 180 convolutional features (deterministic)."""
+        x = F.relu(self.conv1(x))
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = F.relu(self.conv3(x))
+        return x.flatten(1)
+
+    def hidden(self, f, *, drop=False):
+        """The last hidden layer (50 units, after ReLU) from the features."""
+        return F.relu(self.fc1(F.dropout(f, self.dropout, training=drop)))
+
+    def head(self, h, *, drop=False):
+        """The logit from the last hidden layer."""
+        return self.fc2(F.dropout(h, self.dropout, training=drop)).reshape(-1)
+
+    def forward(self, x):
+        drop = self.training
+        return self.head(self.hidden(self.features(x), drop=drop), drop=drop)
+
+    def mc_proba(self, f, passes, gen, *, chunk_elements=2_000_000):
+        """Mean sigmoid output over ``passes`` dropout masks, from the features.
+
+        The passes are stacked into the batch (one matrix product per
+        chunk of rows), with masks drawn from ``gen`` so that the result is
+        reproducible.
+        """
+        keep = 1.0 - self.dropout
+        rows = max(1, chunk_elements // (passes * f.shape[1]))
+        out = []
+        for start in range(0, len(f), rows):
+            fb = f[start:start + rows]
+            m = len(fb)
+            x = fb.unsqueeze(0).expand(passes, m, f.shape[1]).reshape(passes * m, -1)
+            if self.dropout > 0:
+                x = x * (torch.rand(x.shape, generator=gen) < keep) / keep
+            h = F.relu(self.fc1(x))
+            if self.dropout > 0:
+                h = h * (torch.rand(h.shape, generator=gen) < keep) / keep
+            p = torch.sigmoid(self.fc2(h)).reshape(passes, m).mean(0)
+            out.append(p)
+        return torch.cat(out) if out else torch.empty(0)
+
+
+def as_cutouts(X, what):
+    """Validate an (n, 2, 20, 20) cut-out array and return it as float32 numpy."""
+    if isinstance(X, torch.Tensor):
+        X = X.detach().cpu().numpy()
+    X = np.asarray(X)
+    if X.ndim != 4 or X.shape[1:] != CUTOUT_SHAPE:
+        raise GlobsmlError(
+            f"{what}: expected cut-outs of shape (n, {', '.join(map(str, CUTOUT_SHAPE))}), got {X.shape}"
+        )
+    if not np.issubdtype(X.dtype, np.floating):
+        raise GlobsmlError(f"{what}: expected floating-point cut-outs, got dtype {X.dtype}")
+    return X.astype(np.float32, copy=False)
+
+
+def clean_cutouts(X, nan_value, *, copy=True):
+    """float32 tensor with non-finite pixels (off the detector) set to ``nan_value``."""
+    arr = np.array(X, dtype=np.float32, copy=copy or not X.flags.writeable)
+    arr[~np.isfinite(arr)] = nan_value
+    return torch.from_numpy(arr)
+
+
+def flip_augment(x, gen):
+    """Flip each cut-out left-right and/or up-down, each with probability 1/2."""
+    n = len(x)
+    lr = torch.rand(n, generator=gen) < 0.5
+    ud = torch.rand(n, generator=gen) < 0.5
+    x = torch.where(lr[:, None, None, None], x.flip(-1), x)
+    return torch.where(ud[:, None, None, None], x.flip(-2), x)
+
+
+#: Recently trained CNNs, keyed by (parameters, training data): ``cnn``,
+#: ``cnn+1nn`` and ``cnn+12nn`` train the same network on the same data, and
+#: training is deterministic, so the second and third reuse the first's
+#: weights instead of training again (hours on the full survey).
+_TRAINED = OrderedDict()
+_TRAINED_MAX = 2
+
+
+def _data_key(params, x, y, eval_set):
+    h = hashlib.blake2b(digest_size=16)
+    h.update(repr(sorted(params.items())).encode())
+    for a in (x, y) if eval_set is None else (x, y, *eval_set):
+        a = np.ascontiguousarray(a)
+        h.update(str((a.shape, a.dtype)).encode())
+        h.update(memoryview(a).cast("B"))
+    return h.hexdigest()
+
+
+class GCCNNClassifier(ClassifierMixin, BaseEstimator):
+    """The published CNN on the g/z cut-outs, with MC dropout at prediction.
+
+    Trained with Adam on binary cross-entropy, random left-right/up-down
+    flips of each training cut-out, and keeping the epoch with the best
+    TPR - FDR on a validation split (decided on the deterministic
+    probability, p > 0.5). Predictions average ``mc_passes`` forward
+    passes with dropout on (MC dropout), as published.
+
+    Parameters
+    ----------
+    epochs : int, default 100
+        The published Virgo-trained network kept epoch 91 (1-based), so the
+        published runs had at least 92 epochs; 100 is assumed.
+    batch_size : int, default 500
+        The step counts in the published optimiser states (119 steps per
+        epoch on Virgo, 43 on Fornax) fit batches of 500.
+    lr : float, default 1e-3
+    weight_decay : float, default 1e-5
+        Adam settings of the published optimiser states.
+    dropout : float, default 0.05
+    validation_fraction : float, default 0.1
+        Stratified share of the training cut-outs held out for choosing the
+        epoch (unless ``fit`` gets an ``eval_set``); 0 keeps the last epoch.
+    flip : bool, default True
+        Flip augmentation during training.
+    mc_passes : int, default 200
+        Forward passes averaged at prediction (MC dropout); 0 or 1 means one
+        deterministic pass (dropout off).
+    nan_value : float, default 0.0
+        Value of non-finite pixels (off the detector), as published.
+    batch_size_predict : int, default 8192
+    random_state : int, default 0
+        Seeds initialisation, split, shuffling, flips and the MC-dropout
+        masks (the same seed gives the same predictions).
+    n_threads : int, optional
+        Torch threads (all usable cores by default).
+    progress : bool, default False
+
+    Attributes
+    ----------
+    network_ : CNNNet
+    best_epoch_ : int
+    history_ : list of dict
+    classes_ : numpy.ndarray
+    """
+
+    def __init__(self, *, epochs=100, batch_size=500, lr=1e-3, weight_decay=1e-5, dropout=0.05,
+                 validation_fraction=0.1, flip=True, mc_passes=200, nan_value=0.0,
+                 batch_size_predict=8192, random_state=0, n_threads=None, progress=False):
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.dropout = dropout
+        self.validation_fraction = validation_fraction
+        self.flip = flip
+        self.mc_passes = mc_passes
+        self.nan_value = nan_value
+        self.batch_size_predict = batch_size_predict
+        self.random_state = random_state
+        self.n_threads = n_threads
+        self.progress = progress
+
+    # parameters that do not change the trained network
+    _PREDICT_ONLY = ("mc_passes", "batch_size_predict", "n_threads", "progress")
+
+    def fit(self, X, y, *, eval_set=None):
+        """Train on cut-outs ``X`` (n, 2, 20, 20) and labels ``y`` (1 = GC).
+
+        Parameters
+        ----------
+        X : array of shape (n, 2, 20, 20)
+            NaN allowed (set to ``nan_value``).
+        y : array-like of 0/1
+        eval_set : (X_val, y_val), optional
+            Validation cut-outs for choosing the epoch instead of a split.
+
+        Returns
+        -------
+        self
+        """
+        _torch.use_threads(self.n_threads)
+        X = as_cutouts(X, "GCCNNClassifier.fit")
+        y = _torch.check_labels(y, len(X), "GCCNNClassifier.fit")
+        if eval_set is not None:
+            X_val = as_cutouts(eval_set[0], "GCCNNClassifier.fit eval_set")
+            y_val = np.asarray(eval_set[1], dtype=np.float32)
+            if len(y_val) != len(X_val):
+                raise GlobsmlError(f"GCCNNClassifier.fit eval_set: {len(X_val)} cut-outs, {len(y_val)} labels")
+        params = {k: v for k, v in self.get_params().items() if k not in self._PREDICT_ONLY}
+        key = _data_key(params, X, y, None if eval_set is None else (X_val, y_val))
+        if key in _TRAINED:
+            state, self.best_epoch_, self.history_ = copy.deepcopy(_TRAINED[key])
+            self.network_ = CNNNet(self.dropout)
+            self.network_.load_state_dict(state)
+            self.network_.eval()
+        else:
+            if eval_set is not None:
+                x_train, y_train = clean_cutouts(X, self.nan_value), y
+                x_val, y_val_t = clean_cutouts(X_val, self.nan_value), torch.from_numpy(y_val)
+            else:
+                tr, va = _torch.validation_split(y, self.validation_fraction, self.random_state)
+                x_train, y_train = clean_cutouts(X[tr], self.nan_value, copy=False), y[tr]
+                x_val = clean_cutouts(X[va], self.nan_value, copy=False) if len(va) else None
+                y_val_t = torch.from_numpy(y[va]) if len(va) else None
+            gen = _torch.generator(self.random_state)
+            self.network_ = CNNNet(self.dropout)
+            self.best_epoch_, self.history_ = _torch.train_binary(
+                self.network_, x_train, torch.from_numpy(y_train), x_val=x_val, y_val=y_val_t,
+                epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
+                weight_decay=self.weight_decay, gen=gen,
+                augment=flip_augment if self.flip else None,
+                eval_batch_size=self.batch_size_predict, progress=self.progress, desc="CNN",
+            )
+            _TRAINED[key] = copy.deepcopy((self.network_.state_dict(), self.best_epoch_, self.history_))
+            while len(_TRAINED) > _TRAINED_MAX:
+                _TRAINED.popitem(last=False)
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def _features(self, X, what):
+        """Convolutional features of cut-outs, batched, deterministic."""
+        X = as_cutouts(X, what)
+        net = self.network_
+        net.eval()
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(X), self.batch_size_predict):
+                xb = clean_cutouts(X[start:start + self.batch_size_predict], self.nan_value)
+                out.append(net.features(xb))
+        return torch.cat(out) if out else torch.empty((0, 180))
+
+    def predict_proba(self, X):
+        """(n, 2) array of [p(not GC), p(GC)], MC-dropout averaged.
+
+        With ``mc_passes`` > 1 the masks come from a generator seeded with
+        ``random_state``, so repeated calls give the same numbers.
+        """
+        check_is_fitted(self, "network_")
+        _torch.use_threads(self.n_threads)
+        f = self._features(X, f"{type(self).__name__}.predict_proba")
+        with torch.inference_mode():
+            if self.mc_passes is None or self.mc_passes <= 1:
+                p = torch.sigmoid(self.network_.head(self.network_.hidden(f)))
+            else:
+                gen = torch.Generator()
+                gen.manual_seed(0 if self.random_state is None else int(self.random_state))
+                p = self.network_.mc_proba(f, int(self.mc_passes), gen)
+        p = p.double().numpy()
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X):
+        """1 where p(GC) > 0.5 (the published threshold), else 0."""
+        return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
+
+    def embed(self, X):
+        """The last hidden layer (n, 50), deterministic (dropout off)."""
+        check_is_fitted(self, "network_")
+        _torch.use_threads(self.n_threads)
+        f = self._features(X, f"{type(self).__name__}.embed")
+        with torch.inference_mode():
+            return self.network_.hidden(f).numpy()
+
+    # -- bundles ----------------------------------------------------------
+    def _export_state(self):
+        """The fitted model as tensors and plain values (``torch.load(weights_only=True)``)."""
+        check_is_fitted(self, "network_")
+        return {
+            "class": type(self).__name__,
+            "format": _torch.STATE_FORMAT,
+            "params": _torch.plain(self.get_params()),
+            "state_dict": _torch.state_dict_plain(self.network_),
+            "best_epoch": int(self.best_epoch_),
+            "history": _torch.plain(self.history_),
+        }
+
+    @classmethod
+    def _from_state(cls, state):
+        """Rebuild a fitted estimator from :meth:`_export_state` output."""
+        _torch.check_state(state, cls)
+        self = cls(**state["params"])
+        self.network_ = CNNNet(self.dropout)
+        self.network_.load_state_dict(state["state_dict"])
+        self.network_.eval()
+        self.best_epoch_ = state["best_epoch"]
+        self.history_ = state["history"]
+        self.classes_ = np.array([0, 1])
+        return self
+
+
+class CNNKNNClassifier(ClassifierMixin, BaseEstimator):
+    """k nearest neighbours in the last hidden layer (50 units) of the published CNN.
+
+    The CNN is trained as :class:`GCCNNClassifier` (the same parameters
+    and seed give the same network); each cut-out is then represented by
+    its deterministic last-hidden-layer activations, and
+    ``p(GC)`` is the fraction of GCs among its ``n_neighbors`` nearest
+    training cut-outs (Euclidean distance).
+
+    Parameters
+    ----------
+    n_neighbors : int, default 1
+        1 and 12 are the published variants.
+    cnn_params : dict, optional
+        Parameters of the :class:`GCCNNClassifier` (its defaults otherwise).
+    random_state : int, default 0
+    n_threads : int, optional
+
+    Attributes
+    ----------
+    cnn_ : GCCNNClassifier
+    knn_ : sklearn.neighbors.KNeighborsClassifier
+    classes_ : numpy.ndarray
+    """
+
+    def __init__(self, *, n_neighbors=1, cnn_params=None, random_state=0, n_threads=None):
+        self.n_neighbors = n_neighbors
+        self.cnn_params = cnn_params
+        self.random_state = random_state
+        self.n_threads = n_threads
+
+    def _cnn(self):
+        return GCCNNClassifier(**{**dict(self.cnn_params or {}), "random_state": self.random_state,
+                                  "n_threads": self.n_threads})
+
+    def fit(self, X, y, *, eval_set=None):
+        """Train the CNN, then index the training cut-outs in its last hidden layer."""
+        X = as_cutouts(X, "CNNKNNClassifier.fit")
+        if int(self.n_neighbors) < 1 or int(self.n_neighbors) > len(X):
+            raise GlobsmlError(f"n_neighbors must be in 1..{len(X)}, got {self.n_neighbors!r}")
+        self.cnn_ = self._cnn().fit(X, y, eval_set=eval_set)
+        self._fit_knn(self.cnn_.embed(X), np.asarray(y).astype(np.int64))
+        return self
+
+    def _fit_knn(self, embedding, y):
+        self.embedding_ = np.asarray(embedding, dtype=np.float32)
+        self.y_train_ = y
+        self.knn_ = KNeighborsClassifier(n_neighbors=int(self.n_neighbors)).fit(self.embedding_, y)
+        self.classes_ = np.array([0, 1])
+
+    def predict_proba(self, X):
+        """(n, 2) array of [p(not GC), p(GC)]: the GC share among the neighbours."""
+        check_is_fitted(self, "knn_")
+        emb = self.cnn_.embed(X)
+        proba = self.knn_.predict_proba(emb)
+        # A training set has both classes (checked in fit), so columns are [0, 1].
+        return proba.astype(float)
+
+    def predict(self, X):
+        """1 where p(GC) > 0.5, else 0."""
+        return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
+
+    def _export_state(self):
+        """The fitted model as tensors and plain values (``torch.load(weights_only=True)``)."""
+        check_is_fitted(self, "knn_")
+        return {
+            "class": type(self).__name__,
+            "format": _torch.STATE_FORMAT,
+            "params": _torch.plain(self.get_params()),
+            "cnn": self.cnn_._export_state(),
+            "embedding": torch.from_numpy(self.embedding_.copy()),
+            "y_train": torch.from_numpy(np.asarray(self.y_train_, dtype=np.int64).copy()),
+        }
+
+    @classmethod
+    def _from_state(cls, state):
+        """Rebuild a fitted estimator from :meth:`_export_state` output."""
+        _torch.check_state(state, cls)
+        self = cls(**state["params"])
+        self.cnn_ = GCCNNClassifier._from_state(state["cnn"])
+        self._fit_knn(state["embedding"].numpy(), state["y_train"].numpy())
+        return self
+
+
+_QUICK_CNN = {"epochs": 2, "mc_passes": 4}
+
+
+def _cnn_factory(random_state=0, **params):
+    return GCCNNClassifier(random_state=random_state, **params)
+
+
+def _knn_factory(k):
+    def factory(random_state=0, cnn_params=None, **params):
+        return CNNKNNClassifier(n_neighbors=k, cnn_params=cnn_params, random_state=random_state, **params)
+    return factory
+
+
+register_model(
+    "cnn", _cnn_factory, input="images",
+    description="published CNN on the g/z cut-outs, flip augmentation, MC dropout (200 passes)",
+    published=True, quick=_QUICK_CNN,
+)
+register_model(
+    "cnn+1nn", _knn_factory(1), input="images",
+    description="1-nearest neighbour in the last hidden layer of the CNN",
+    published=True, quick={"cnn_params": {"epochs": 2}},
+)
+register_model(
+    "cnn+12nn", _knn_factory(12), input="images",
+    description="12-nearest neighbours in the last hidden layer of the CNN",
+    published=True, quick={"cnn_params": {"epochs": 2}},
+)

@@ -1,0 +1,228 @@
+"""TabNet (pytorch-tabnet) on the 29 tabular features, wrapped for globsml."""
+
+import contextlib
+import io
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .._errors import GlobsmlError
+from ..data import FEATURES
+from . import _torch
+from ._mlp import _as_frame, _export_preprocessor, _import_preprocessor, _make_preprocessor
+from ._registry import register_model
+
+__all__ = ["GCTabNetClassifier"]
+
+
+def _tabnet_classes():
+    try:
+        from pytorch_tabnet.metrics import Metric
+        from pytorch_tabnet.tab_model import TabNetClassifier
+    except ImportError:  # pragma: no cover - optional dependency
+        raise GlobsmlError(
+            "TabNet needs the optional package pytorch-tabnet: pip install 'globsml[neural]'"
+        ) from None
+    return TabNetClassifier, Metric
+
+
+def _tpr_fdr_metric(Metric):
+    class TPRminusFDR(Metric):
+        """TPR - FDR at p > 0.5, the published criterion for the best epoch."""
+
+        _name = "tpr_minus_fdr"
+        _maximize = True
+
+        def __call__(self, y_true, y_score):
+            tpr, fdr = _torch.tpr_fdr(y_true, y_score[:, 1])
+            return tpr - fdr
+
+    return TPRminusFDR
+
+
+class GCTabNetClassifier(ClassifierMixin, BaseEstimator):
+    """TabNet (Arik & Pfister 2021) as published: n_steps 5, n_d 10, n_a 10.
+
+    A thin wrapper of ``pytorch_tabnet.tab_model.TabNetClassifier`` that
+    puts the published preprocessing in front, runs on the CPU with
+    globsml's threads and seed, chooses the epoch by TPR - FDR on a
+    validation split (early stopping with ``patience``), and exports its
+    state as tensors (no zip files, no ``torch.load`` without
+    ``weights_only``).
+
+    Parameters
+    ----------
+    n_steps, n_d, n_a : int, default 5, 10, 10
+    gamma : float, default 1.3
+    lambda_sparse : float, default 1e-3
+    lr : float, default 2e-2
+        Adam learning rate (pytorch-tabnet's default).
+    max_epochs : int, default 100
+    patience : int, default 15
+        Stop after this many epochs without a better validation TPR - FDR
+        (the best epoch's weights are kept); 0 disables early stopping and
+        keeps the last epoch.
+    batch_size : int, default 1024
+    virtual_batch_size : int, default 128
+    validation_fraction : float, default 0.1
+        Stratified validation share (unless ``fit`` gets an ``eval_set``).
+    preprocessor : {"published", None}, default "published"
+    random_state : int, default 0
+    n_threads : int, optional
+
+    Attributes
+    ----------
+    tabnet_ : pytorch_tabnet.tab_model.TabNetClassifier
+    preprocessor_ : sklearn.pipeline.Pipeline or None
+    best_epoch_ : int
+        1-based.
+    classes_ : numpy.ndarray
+    """
+
+    def __init__(self, *, n_steps=5, n_d=10, n_a=10, gamma=1.3, lambda_sparse=1e-3, lr=2e-2,
+                 max_epochs=100, patience=15, batch_size=1024, virtual_batch_size=128,
+                 validation_fraction=0.1, preprocessor="published", random_state=0, n_threads=None):
+        self.n_steps = n_steps
+        self.n_d = n_d
+        self.n_a = n_a
+        self.gamma = gamma
+        self.lambda_sparse = lambda_sparse
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.batch_size = batch_size
+        self.virtual_batch_size = virtual_batch_size
+        self.validation_fraction = validation_fraction
+        self.preprocessor = preprocessor
+        self.random_state = random_state
+        self.n_threads = n_threads
+
+    def _inner(self):
+        TabNetClassifier, _ = _tabnet_classes()
+        return TabNetClassifier(
+            n_d=self.n_d, n_a=self.n_a, n_steps=self.n_steps, gamma=self.gamma,
+            lambda_sparse=self.lambda_sparse, optimizer_fn=torch.optim.Adam,
+            optimizer_params={"lr": self.lr}, seed=0 if self.random_state is None else int(self.random_state),
+            verbose=0, device_name="cpu",
+        )
+
+    def _values(self, frame, what):
+        values = frame if self.preprocessor_ is None else self.preprocessor_.transform(frame)
+        values = np.asarray(values, dtype=np.float32)
+        if not np.isfinite(values).all():
+            bad = np.argwhere(~np.isfinite(values))[0]
+            raise GlobsmlError(
+                f"{what}: non-finite value in feature {FEATURES[bad[1]]!r} (row {bad[0]}); use "
+                "preprocessor='published' (median imputation) or impute first"
+            )
+        return values
+
+    def fit(self, X, y, *, eval_set=None):
+        """Train on the raw features ``X`` and labels ``y`` (1 = GC); returns self."""
+        _torch.use_threads(self.n_threads)
+        _, Metric = _tabnet_classes()
+        frame = _as_frame(X, "GCTabNetClassifier.fit")
+        y = _torch.check_labels(y, len(frame), "GCTabNetClassifier.fit").astype(np.int64)
+        if eval_set is not None:
+            tr = np.arange(len(frame))
+            val_frame = _as_frame(eval_set[0], "GCTabNetClassifier.fit eval_set")
+            y_val = np.asarray(eval_set[1]).astype(np.int64)
+        else:
+            tr, va = _torch.validation_split(y, self.validation_fraction, self.random_state)
+            val_frame, y_val = frame.iloc[va], y[va]
+        self.preprocessor_ = _make_preprocessor(self.preprocessor)
+        if self.preprocessor_ is not None:
+            self.preprocessor_.fit(frame.iloc[tr])
+        x_train = self._values(frame.iloc[tr], "GCTabNetClassifier.fit")
+        fit_kw = {}
+        if len(val_frame):
+            x_val = self._values(val_frame, "GCTabNetClassifier.fit validation")
+            fit_kw = {"eval_set": [(x_val, y_val)], "eval_name": ["valid"],
+                      "eval_metric": [_tpr_fdr_metric(Metric)]}
+        self.tabnet_ = self._inner()
+        _torch.generator(self.random_state)
+        # pytorch-tabnet prints its early-stopping summary; keep stdout for our output.
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+            # Its notices about best weights / no early stopping: documented behaviour here.
+            warnings.filterwarnings("ignore", message=".*(best weights|early stopping).*", category=UserWarning)
+            self.tabnet_.fit(
+                x_train, y[tr], max_epochs=self.max_epochs,
+                patience=self.patience if len(val_frame) else 0,
+                batch_size=self.batch_size, virtual_batch_size=self.virtual_batch_size,
+                drop_last=False, **fit_kw,
+            )
+        best = getattr(self.tabnet_, "best_epoch", None)
+        keeps_best = len(val_frame) and self.patience
+        self.best_epoch_ = int(best) + 1 if keeps_best and best is not None else int(self.max_epochs)
+        self.classes_ = np.array([0, 1])
+        self.n_features_in_ = len(FEATURES)
+        self.feature_names_in_ = np.asarray(FEATURES, dtype=object)
+        return self
+
+    def predict_proba(self, X):
+        """(n, 2) array of [p(not GC), p(GC)]."""
+        check_is_fitted(self, "tabnet_")
+        _torch.use_threads(self.n_threads)
+        values = self._values(_as_frame(X, "GCTabNetClassifier.predict_proba"),
+                              "GCTabNetClassifier.predict_proba")
+        proba = np.asarray(self.tabnet_.predict_proba(values), dtype=float)
+        # pytorch-tabnet orders the columns by its sorted training classes: [0, 1].
+        return proba
+
+    def predict(self, X):
+        """1 where p(GC) > 0.5, else 0."""
+        return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
+
+    def _export_state(self):
+        """The fitted model as tensors and plain values (``torch.load(weights_only=True)``)."""
+        check_is_fitted(self, "tabnet_")
+        net = self.tabnet_
+        return {
+            "class": type(self).__name__,
+            "format": _torch.STATE_FORMAT,
+            "params": _torch.plain(self.get_params()),
+            "state_dict": _torch.state_dict_plain(net.network),
+            "input_dim": int(net.input_dim),
+            "output_dim": int(net.output_dim),
+            "classes": [int(c) for c in net.classes_],
+            "best_epoch": int(self.best_epoch_),
+            "preprocessor": None if self.preprocessor_ is None else _export_preprocessor(self.preprocessor_),
+        }
+
+    @classmethod
+    def _from_state(cls, state):
+        """Rebuild a fitted estimator from :meth:`_export_state` output."""
+        _torch.check_state(state, cls)
+        self = cls(**state["params"])
+        net = self._inner()
+        net.input_dim, net.output_dim = state["input_dim"], state["output_dim"]
+        net.virtual_batch_size = self.virtual_batch_size
+        net.batch_size = self.batch_size
+        net._set_network()
+        net.network.load_state_dict(state["state_dict"])
+        net.network.eval()
+        classes = np.asarray(state["classes"])
+        net.classes_ = classes
+        net.target_mapper = {c: i for i, c in enumerate(classes)}
+        net.preds_mapper = {str(i): c for i, c in enumerate(classes)}
+        self.tabnet_ = net
+        self.preprocessor_ = None if state["preprocessor"] is None else _import_preprocessor(state["preprocessor"])
+        self.best_epoch_ = state["best_epoch"]
+        self.classes_ = np.array([0, 1])
+        self.n_features_in_ = len(FEATURES)
+        self.feature_names_in_ = np.asarray(FEATURES, dtype=object)
+        return self
+
+
+def _factory(random_state=0, **params):
+    return GCTabNetClassifier(random_state=random_state, **params)
+
+
+register_model(
+    "tabnet", _factory, input="features",
+    description="TabNet (n_steps 5, n_d 10, n_a 10), best validation epoch",
+    published=True, quick={"max_epochs": 3},
+)

@@ -1,0 +1,273 @@
+"""What every PyTorch model of globsml shares: threads, seeds, the training loop.
+
+The published networks are trained the same way (Adam, binary cross-entropy,
+mini-batches, a fixed number of epochs) and keep the weights of the epoch with
+the best TPR - FDR on a validation split, decided on the predicted
+probability with the published GC threshold p > 0.5. :func:`train_binary`
+does exactly that for any module that maps a batch to one logit per row.
+
+Exported states (``_export_state``) hold only tensors, plain Python
+scalars, strings, lists and dicts, so that they load with
+``torch.load(..., weights_only=True)``.
+"""
+
+import copy
+import math
+import os
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .._errors import GlobsmlError
+
+__all__ = ["save_checkpoint", "load_checkpoint"]
+
+#: Version of the exported-state layout written by ``_export_state``.
+STATE_FORMAT = 1
+
+
+def n_cpus():
+    """CPU cores this process may run on (both cores of the target machines)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def use_threads(n_threads=None):
+    """Set torch's intra-op threads (all usable cores by default); return the number.
+
+    Plain tensor batching with intra-op parallelism keeps both cores busy;
+    DataLoader worker processes only add copies on a 2-core machine (see
+    ``benchmarks/bench_cnn.py``).
+    """
+    n = n_cpus() if n_threads is None else int(n_threads)
+    if n < 1:
+        raise GlobsmlError(f"n_threads must be >= 1, got {n_threads!r}")
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    return n
+
+
+def generator(random_state):
+    """A seeded CPU ``torch.Generator`` (and the global seed, for module init)."""
+    seed = 0 if random_state is None else int(random_state)
+    torch.manual_seed(seed)
+    g = torch.Generator()
+    g.manual_seed(seed)
+    return g
+
+
+def tpr_fdr(y_true, proba, threshold=0.5):
+    """True-positive rate and false-discovery rate of ``proba > threshold``.
+
+    An empty denominator gives 0 (no positives: TPR 0; no predicted
+    positives: FDR 0), so that a network predicting nothing scores 0.
+    """
+    y = np.asarray(y_true).astype(bool)
+    pred = np.asarray(proba) > threshold
+    tp = np.count_nonzero(pred & y)
+    fp = np.count_nonzero(pred & ~y)
+    pos = np.count_nonzero(y)
+    tpr = tp / pos if pos else 0.0
+    fdr = fp / (tp + fp) if (tp + fp) else 0.0
+    return float(tpr), float(fdr)
+
+
+def check_labels(y, n, what):
+    """0/1 labels as a float32 tensor; clear errors for anything else."""
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != n:
+        raise GlobsmlError(f"{what}: {n} rows but labels of shape {y.shape}")
+    values = set(np.unique(y).tolist())
+    if not values <= {0, 1, False, True}:
+        raise GlobsmlError(f"{what}: labels must be 0/1 (GC = 1), got values {sorted(values)[:5]}")
+    if len(values) < 2:
+        raise GlobsmlError(f"{what}: the training labels hold a single class ({values}); need GCs and non-GCs")
+    return y.astype(np.float32)
+
+
+def validation_split(y, fraction, random_state):
+    """Stratified (train, validation) row positions; ``fraction`` 0 gives no validation."""
+    n = len(y)
+    if not fraction:
+        return np.arange(n), np.arange(0)
+    if not 0 < fraction < 1:
+        raise GlobsmlError(f"validation_fraction must be in [0, 1), got {fraction!r}")
+    rng = np.random.default_rng(random_state)
+    val = []
+    for cls in (0, 1):
+        rows = np.flatnonzero(y == cls)
+        k = int(round(fraction * len(rows)))
+        k = min(max(k, 1), len(rows) - 1) if len(rows) > 1 else 0
+        val.append(rng.permutation(rows)[:k])
+    val = np.sort(np.concatenate(val))
+    train = np.setdiff1d(np.arange(n), val)
+    return train, val
+
+
+def predict_logits(module, x, *, batch_size, transform=None):
+    """Logits of ``module`` (in its current train/eval mode) for a tensor, batched."""
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(x), batch_size):
+            xb = x[start:start + batch_size]
+            if transform is not None:
+                xb = transform(xb)
+            out.append(module(xb).reshape(-1))
+    return torch.cat(out) if out else torch.empty(0)
+
+
+def train_binary(module, x, y, *, x_val=None, y_val=None, epochs, batch_size, lr, weight_decay,
+                 gen, augment=None, transform=None, eval_batch_size=4096, progress=False,
+                 desc="training"):
+    """Train ``module`` (logit output) with Adam and keep the best validation epoch.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Maps a batch to one logit per row.
+    x, y : torch.Tensor
+        Training inputs and 0/1 float labels.
+    x_val, y_val : torch.Tensor, optional
+        Validation data; without it the last epoch is kept.
+    epochs, batch_size, lr, weight_decay : int, int, float, float
+        As published: the loss is the binary cross-entropy of the sigmoid
+        output (computed from the logit, which is the numerically stable
+        form of the same loss).
+    gen : torch.Generator
+        Drives the shuffling and the augmentation, so the same seed gives
+        the same network.
+    augment : callable, optional
+        ``augment(batch, gen)`` applied to every training batch.
+    transform : callable, optional
+        Applied to every batch (training and validation) before the
+        module, e.g. NaN -> 0 for cut-outs.
+
+    Returns
+    -------
+    best_epoch : int
+        1-based epoch whose weights are kept (now loaded in ``module``).
+    history : list of dict
+        Per epoch: ``epoch``, ``loss`` (mean training loss), and with
+        validation data ``val_tpr``, ``val_fdr`` and ``val_score``
+        (TPR - FDR at p > 0.5).
+    """
+    if epochs < 1:
+        raise GlobsmlError(f"epochs must be >= 1, got {epochs!r}")
+    if batch_size < 1:
+        raise GlobsmlError(f"batch_size must be >= 1, got {batch_size!r}")
+    optimiser = torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    n = len(x)
+    have_val = x_val is not None and len(x_val) > 0
+    y_val_np = None if not have_val else y_val.numpy()
+    best_score, best_epoch, best_state = -math.inf, epochs, None
+    history = []
+    bar = tqdm(range(1, epochs + 1), desc=desc, disable=not progress, leave=False)
+    for epoch in bar:
+        module.train()
+        order = torch.randperm(n, generator=gen)
+        total, seen = 0.0, 0
+        for start in range(0, n, batch_size):
+            idx = order[start:start + batch_size]
+            xb, yb = x[idx], y[idx]
+            if transform is not None:
+                xb = transform(xb)
+            if augment is not None:
+                xb = augment(xb, gen)
+            optimiser.zero_grad(set_to_none=True)
+            loss = loss_fn(module(xb).reshape(-1), yb)
+            loss.backward()
+            optimiser.step()
+            total += float(loss.detach()) * len(idx)
+            seen += len(idx)
+        record = {"epoch": epoch, "loss": total / max(seen, 1)}
+        if have_val:
+            module.eval()
+            proba = torch.sigmoid(predict_logits(module, x_val, batch_size=eval_batch_size,
+                                                 transform=transform)).numpy()
+            tpr, fdr = tpr_fdr(y_val_np, proba)
+            record.update(val_tpr=tpr, val_fdr=fdr, val_score=tpr - fdr)
+            # Strictly better only: ties keep the earlier (less trained) epoch.
+            if tpr - fdr > best_score:
+                best_score, best_epoch = tpr - fdr, epoch
+                best_state = copy.deepcopy(module.state_dict())
+            bar.set_postfix(loss=f"{record['loss']:.4f}", score=f"{tpr - fdr:.4f}")
+        history.append(record)
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    module.eval()
+    return best_epoch, history
+
+
+# -- exported states ------------------------------------------------------
+
+def plain(value):
+    """``value`` as tensors / plain Python scalars, strings, lists and dicts."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().clone()
+    if isinstance(value, np.ndarray):
+        if value.dtype == object or value.dtype.kind in "US":
+            return [plain(v) for v in value.tolist()]
+        return torch.from_numpy(np.ascontiguousarray(value).copy())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise GlobsmlError(f"cannot export a value of type {type(value).__name__} into a model state")
+
+
+def state_dict_plain(module):
+    """A module's state dict as a plain dict of detached CPU tensors."""
+    return {k: v.detach().cpu().clone() for k, v in module.state_dict().items()}
+
+
+def check_state(state, cls):
+    """Refuse a state written for another class or a newer layout."""
+    if not isinstance(state, dict) or "class" not in state:
+        raise GlobsmlError(f"not an exported globsml model state (got {type(state).__name__})")
+    if state["class"] != cls.__name__:
+        raise GlobsmlError(f"the state is of a {state['class']}, not a {cls.__name__}")
+    if state.get("format", 0) > STATE_FORMAT:
+        raise GlobsmlError(
+            f"the {cls.__name__} state has format {state['format']}; this globsml reads up to "
+            f"{STATE_FORMAT}: update globsml"
+        )
+
+
+def save_checkpoint(path, estimator):
+    """Save a fitted estimator's exported state (state dicts + metadata), atomically.
+
+    The file loads with ``torch.load(path, weights_only=True)``; read it
+    back with :func:`load_checkpoint`.
+    """
+    from .._io import atomic_path
+
+    state = estimator._export_state()
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+    return path
+
+
+def load_checkpoint(path):
+    """Rebuild an estimator saved by :func:`save_checkpoint`."""
+    from . import _cnn, _mlp, _tabnet
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise GlobsmlError(f"{path}: no such checkpoint") from None
+    except Exception as exc:
+        raise GlobsmlError(f"{path}: not a globsml checkpoint ({exc})") from None
+    classes = {c.__name__: c for c in (_mlp.GCMLPClassifier, _cnn.GCCNNClassifier,
+                                       _cnn.CNNKNNClassifier, _tabnet.GCTabNetClassifier)}
+    name = state.get("class") if isinstance(state, dict) else None
+    if name not in classes:
+        raise GlobsmlError(f"{path}: not a globsml neural-network checkpoint (class {name!r})")
+    return classes[name]._from_state(state)
