@@ -18,7 +18,7 @@ from scipy.ndimage import gaussian_filter
 
 from .._errors import GlobsmlError
 
-__all__ = ["integrated_gradients", "occlusion_attributions", "image_attributions", "image_baseline"]
+__all__ = ["torch_module", "integrated_gradients", "occlusion_attributions", "image_attributions", "image_baseline"]
 
 #: Gaussian sigma (pixels) of the blurred baseline: wider than a GC at
 #: Virgo/Fornax (r_h < 1 px) and the PSF (FWHM ~ 2 px).
@@ -139,12 +139,23 @@ def occlusion_attributions(predict_proba, images, *, window=3, baseline="zero"):
     return out
 
 
+def torch_module(model):
+    """The fitted torch network of an image estimator (``module_`` or ``network_``), or None."""
+    for attr in ("module_", "network_"):
+        module = getattr(model, attr, None)
+        if module is not None and hasattr(module, "parameters") and callable(module):
+            return module
+    return None
+
+
 def image_attributions(model, images, *, method="auto", baseline="zero", n_steps=64):
     """Pixel attributions of any image model.
 
     ``method="auto"`` uses integrated gradients when the fitted estimator
-    exposes its torch network as ``module_`` (with ``prepare_images`` as its
-    input transform when it has one), occlusion otherwise.
+    exposes its torch network as ``module_`` or ``network_`` (with
+    ``prepare_images`` as its input transform when it has one, else NaN ->
+    its ``nan_value`` or 0), occlusion otherwise. The network's own output
+    (a logit or a probability) is attributed.
 
     Returns
     -------
@@ -155,11 +166,17 @@ def image_attributions(model, images, *, method="auto", baseline="zero", n_steps
     """
     if method not in ("auto", "ig", "occlusion"):
         raise GlobsmlError(f"unknown attribution method {method!r}; expected auto, ig or occlusion")
-    module = getattr(model, "module_", None)
+    module = torch_module(model)
     if method == "ig" or (method == "auto" and module is not None):
         if module is None:
             raise GlobsmlError(f"{type(model).__name__} exposes no torch network (module_) for integrated gradients")
         prepare = getattr(model, "prepare_images", None)
+        if prepare is None and hasattr(model, "nan_value"):
+            nan_value = float(model.nan_value)
+
+            def prepare(x):
+                # The estimator's own input cleaning: off-detector pixels -> nan_value.
+                return np.where(np.isfinite(x), x, nan_value).astype(np.float32)
         attr, _ = integrated_gradients(module, images, baseline=baseline, n_steps=n_steps, prepare=prepare)
         return attr, f"integrated gradients ({baseline} baseline)"
     return occlusion_attributions(model.predict_proba, images, baseline=baseline), f"occlusion ({baseline} baseline)"

@@ -8,7 +8,7 @@ import pandas as pd
 
 from .._errors import GlobsmlError
 from ..data import FEATURES, GCDataset, load_dataset
-from ._image import image_attributions
+from ._image import image_attributions, torch_module
 from ._lime import LIME_KERNEL_WIDTH, lime_explain, lime_stability
 
 __all__ = ["Explanation", "explain_source", "explain_resolved", "find_source", "parse_source", "resolve_model", "training_side", "DISPLAY_FEATURES"]
@@ -202,7 +202,7 @@ def resolve_model(model, data, galaxy, *, training=None, setup=None, seed=0, qui
     from ..models import make_model, model_names, model_spec
 
     if not isinstance(model, (str, Path)):
-        kind = getattr(model, "input_kind_", None) or ("images" if hasattr(model, "module_") else "features")
+        kind = _guess_kind(model)
         note = "given model" if training is None else f"given model; reference {training.name}"
         return model, kind, type(model).__name__, training, note
     text = str(model)
@@ -228,6 +228,20 @@ def resolve_model(model, data, galaxy, *, training=None, setup=None, seed=0, qui
     return est, spec.input, text, training, note
 
 
+def _guess_kind(est):
+    """What a given fitted estimator takes: a network with a convolution looks at images."""
+    kind = getattr(est, "input_kind_", None)
+    if kind in ("features", "images"):
+        return kind
+    module = torch_module(est)
+    if module is not None:
+        import torch
+
+        if any(isinstance(m, torch.nn.Conv2d) for m in module.modules()):
+            return "images"
+    return "features"
+
+
 def _fit(est, kind, training):
     y = training.y
     if kind == "images":
@@ -247,7 +261,7 @@ def _resolve_bundle(path, data, galaxy, *, training=None, setup=None):
         raise GlobsmlError(f"{path}: model bundles are not supported by this globsml") from None
     bundle = load_bundle(path)
     est = getattr(bundle, "model", bundle)
-    kind = getattr(bundle, "input", None) or ("images" if hasattr(est, "module_") else "features")
+    kind = getattr(bundle, "input", None) or _guess_kind(est)
     ref = training
     if ref is None and data.labelled and data.has_table:
         cluster = None
