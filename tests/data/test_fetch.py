@@ -98,9 +98,11 @@ def test_url_template_with_commit_and_unknown_sizes(tmp_path):
 def test_verified_files_are_skipped_without_download(tmp_path, server):
     fetch(tmp_path, base_url=server.url, manifest=server.manifest, progress=False)
     n = len(server.requests)
+    (tmp_path / "ImageData" / "FCC1_images.fits.part").write_bytes(b"left over")
     result = fetch(tmp_path, base_url=server.url, manifest=server.manifest, progress=False)
     assert sorted(result.skipped) == sorted(TARGETS.values()) and not result.downloaded
     assert result.rehashed == [] and "(4 by the record of verified files, 0 re-hashed)" in result.summary()
+    assert not (tmp_path / "ImageData" / "FCC1_images.fits.part").exists()
     assert len(server.requests) == n
     # without the record, files already present are re-hashed, not re-downloaded
     (tmp_path / ".globsml-verified.tsv").unlink()

@@ -434,6 +434,8 @@ def fetch(directory, *, models=False, base_url=DEFAULT_BASE_URL, manifest=None, 
     for entry in entries:
         final = directory / entry.target
         if final.is_file():
+            # a partial download left beside a complete file is of no use
+            final.with_name(final.name + ".part").unlink(missing_ok=True)
             if not rehash and _is_recorded(record, entry, final):
                 result.skipped.append(entry.target)
                 continue
