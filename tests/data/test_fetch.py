@@ -279,3 +279,14 @@ def test_published_networks_from_a_local_mirror(shared_data, tmp_path):
     (line,) = info.value.failures
     assert f"expected {fcc100.git_blob_sha1} (size" in line and "expected 2367360)" in line
     assert not (tmp_path / "ImageData" / "FCC100_images.fits").exists()
+
+
+def test_complete_part_file_is_verified_and_kept(tmp_path, server):
+    path = "data/ImageData/FCC1_images.fits"
+    part = tmp_path / "ImageData" / "FCC1_images.fits.part"
+    part.parent.mkdir(parents=True)
+    part.write_bytes(server.files[path])  # killed after the last byte, before the rename
+    result = fetch(tmp_path, base_url=server.url, manifest=server.manifest, progress=False)
+    assert server.requests_of(path) == [f"bytes={len(server.files[path])}-"]  # answered 416
+    assert result.resumed == ["ImageData/FCC1_images.fits"]
+    assert_complete(tmp_path, server.files)

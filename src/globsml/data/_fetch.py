@@ -273,9 +273,11 @@ def _mismatch_message(entry, part, actual):
     return msg + "; the bad download was removed"
 
 
-def _download(url, part, entry, bar):
+def _download(url, part, entry, bar, *, count_existing=True):
     """Download ``url`` into ``part``, resuming from its current length.
 
+    ``count_existing``: add the bytes already in ``part`` to the progress
+    bar (not on a retry, whose bytes the bar has seen arrive).
     Returns True when an existing partial file was resumed.
     """
     start = part.stat().st_size if part.exists() else 0
@@ -301,7 +303,7 @@ def _download(url, part, entry, bar):
             )
         if start and not resumed:
             start = 0  # the server ignored the range: start over
-        if bar is not None and start:
+        if bar is not None and start and count_existing:
             bar.update(start)
         with part.open("ab" if resumed else "wb") as fh:
             while chunk := response.read(_CHUNK):
@@ -344,7 +346,7 @@ def _fetch_into(entry, part, final, url, bar):
     resumed = False
     for attempt in (1, 2):
         try:
-            resumed = _download(url, part, entry, bar) or resumed
+            resumed = _download(url, part, entry, bar, count_existing=attempt == 1) or resumed
             break
         except urllib.error.HTTPError as exc:
             raise GlobsmlError(f"{entry.target}: {url} answered HTTP {exc.code} {exc.reason}") from None
