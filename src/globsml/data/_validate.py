@@ -8,6 +8,12 @@ Cut-out files are checked from their headers and their size on disk (the
 array the header promises must be fully present), without reading pixels,
 so that the whole published set is checked in seconds. NaN pixels are legal
 (frames that run off the detector).
+
+The table is read with pandas directly rather than with
+:func:`globsml.data.read_table`, which drops the index column, casts
+``galaxy`` and refuses a table without ``galaxy``/``ID``: here every column
+must be seen as the file has it, and a missing column is one problem among
+others rather than the end of the check.
 """
 
 import math
