@@ -17,20 +17,30 @@ from globsml.models import model_names
 from .conftest import TEST_MODEL, make_cutouts, make_table
 
 
-def _predict_in_fresh_process(bundle_path, table_csv, out_npy, images_npy=None):
-    """Load the bundle in a new interpreter and save its p_gc."""
+def _predict_in_fresh_process(tmp_path, jobs):
+    """Load each bundle in one new interpreter and return its p_gc.
+
+    ``jobs`` is a list of (bundle path, input): a DataFrame or an array.
+    One interpreter for all jobs, because starting one costs seconds.
+    """
+    args = []
+    for i, (path, X) in enumerate(jobs):
+        if isinstance(X, np.ndarray):
+            np.save(tmp_path / f"in{i}.npy", X)
+            args += [str(path), str(tmp_path / f"in{i}.npy")]
+        else:
+            X.to_csv(tmp_path / f"in{i}.csv", index=False)
+            args += [str(path), str(tmp_path / f"in{i}.csv")]
     code = (
         "import sys, numpy as np, pandas as pd\n"
         "from globsml.inference import load_bundle\n"
-        "b = load_bundle(sys.argv[1])\n"
-        "X = np.load(sys.argv[4]) if len(sys.argv) > 4 else pd.read_csv(sys.argv[2])\n"
-        "np.save(sys.argv[3], b.predict_proba(X))\n"
+        "a = sys.argv[1:]\n"
+        "for i in range(0, len(a), 2):\n"
+        "    X = np.load(a[i + 1]) if a[i + 1].endswith('.npy') else pd.read_csv(a[i + 1])\n"
+        "    np.save(a[i + 1] + '.p.npy', load_bundle(a[i]).predict_proba(X))\n"
     )
-    args = [sys.executable, "-c", code, str(bundle_path), str(table_csv), str(out_npy)]
-    if images_npy is not None:
-        args.append(str(images_npy))
-    subprocess.run(args, check=True, capture_output=True, text=True)
-    return np.load(out_npy)
+    subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True)
+    return [np.load(args[i + 1] + ".p.npy") for i in range(0, len(args), 2)]
 
 
 def _catboost_pipeline(random_state=0):
@@ -43,53 +53,43 @@ def _catboost_pipeline(random_state=0):
                                                              verbose=0, thread_count=1))
 
 
-@pytest.mark.parametrize("suffix", ["", ".zip"])
-def test_round_trip_in_fresh_process_gives_identical_p_gc(tmp_path, tiny_data, tiny_table, suffix):
-    bundle = train_bundle(tiny_data, TEST_MODEL, setup="virgo2fornax", seed=3, out=tmp_path / f"b{suffix}")
-    expected = bundle.predict_proba(tiny_table)
-    tiny_table.to_csv(tmp_path / "t.csv", index=False)
-    got = _predict_in_fresh_process(bundle.path, tmp_path / "t.csv", tmp_path / "p.npy")
-    np.testing.assert_array_equal(got, expected)
-    assert np.unique(expected).size > 10  # a real, varied prediction
-
-
-def test_catboost_pipeline_is_stored_natively_and_round_trips(tmp_path, tiny_table):
-    X, y = tiny_table.loc[:, list(FEATURES)], (tiny_table["pGC"] >= 0.5).astype(int)
-    model = _catboost_pipeline().fit(X, y)
-    bundle = Bundle(model, name="catboost-test")
-    bundle.save(tmp_path / "cb")
-    manifest = json.loads((tmp_path / "cb" / "manifest.json").read_text())
-    assert manifest["model"]["kind"] == "pipeline"
-    assert manifest["model"]["final"]["kind"] == "catboost"
-    assert sorted(manifest["members"]) == ["model.cbm", "preprocessor.skops"]
-    tiny_table.to_csv(tmp_path / "t.csv", index=False)
-    got = _predict_in_fresh_process(tmp_path / "cb", tmp_path / "t.csv", tmp_path / "p.npy")
-    np.testing.assert_array_equal(got, bundle.predict_proba(tiny_table))
-
-
-@pytest.mark.parametrize("name", ["mlp", "cnn"])
-def test_torch_models_round_trip_through_their_state(tmp_path, name):
-    if name not in model_names():
-        pytest.skip(f"model {name!r} is not registered")
+def _torch_bundles(tmp_path):
+    """Bundles of the registered torch models (mlp, cnn), fitted quickly on tiny data."""
     from globsml.models import make_model, model_spec
 
+    out = []
     table = make_table(n_per_galaxy=40)
     y = (table["pGC"] >= 0.5).astype(int).to_numpy()
-    spec = model_spec(name)
-    X = make_cutouts(table) if spec.input == "images" else table.loc[:, list(FEATURES)]
-    model = make_model(name, quick=True, random_state=0).fit(X, y)
-    bundle = Bundle(model, input=spec.input, name=name)
-    bundle.save(tmp_path / "t")
-    manifest = json.loads((tmp_path / "t" / "manifest.json").read_text())
-    kinds = {manifest["model"]["kind"], manifest["model"].get("final", {}).get("kind")}
-    assert "torch" in kinds
-    table.to_csv(tmp_path / "t.csv", index=False)
-    images = None
-    if spec.input == "images":
-        images = tmp_path / "x.npy"
-        np.save(images, X)
-    got = _predict_in_fresh_process(tmp_path / "t", tmp_path / "t.csv", tmp_path / "p.npy", images)
-    np.testing.assert_allclose(got, bundle.predict_proba(X), rtol=0, atol=1e-6)
+    for name in ("mlp", "cnn"):
+        if name not in model_names():
+            continue
+        spec = model_spec(name)
+        X = make_cutouts(table) if spec.input == "images" else table.loc[:, list(FEATURES)]
+        bundle = Bundle(make_model(name, quick=True, random_state=0).fit(X, y), input=spec.input, name=name)
+        bundle.save(tmp_path / name)
+        out.append((bundle, X))
+    return out
+
+
+def test_round_trip_in_fresh_process_gives_identical_p_gc(tmp_path, tiny_data, tiny_table):
+    """scikit-learn (directory and zip), CatBoost in a Pipeline, and torch models."""
+    as_dir = train_bundle(tiny_data, TEST_MODEL, setup="virgo2fornax", seed=3, out=tmp_path / "b")
+    as_zip = train_bundle(tiny_data, TEST_MODEL, setup="virgo2fornax", seed=3, out=tmp_path / "b.zip")
+    X, y = tiny_table.loc[:, list(FEATURES)], (tiny_table["pGC"] >= 0.5).astype(int)
+    catboost = Bundle(_catboost_pipeline().fit(X, y), name="catboost-test")
+    catboost.save(tmp_path / "cb")
+    manifest = json.loads((tmp_path / "cb" / "manifest.json").read_text())
+    assert manifest["model"]["kind"] == "pipeline" and manifest["model"]["final"]["kind"] == "catboost"
+    assert sorted(manifest["members"]) == ["model.cbm", "preprocessor.skops"]
+    jobs = [(as_dir, tiny_table), (as_zip, tiny_table), (catboost, tiny_table), *_torch_bundles(tmp_path)]
+    got = _predict_in_fresh_process(tmp_path, [(b.path, X) for b, X in jobs])
+    for (bundle, X), p in zip(jobs, got):
+        expected = bundle.predict_proba(X)
+        assert np.unique(expected).size > 5, bundle.name  # a real, varied prediction
+        if bundle.name in ("mlp", "cnn"):
+            kinds = {bundle.manifest["model"]["kind"], bundle.manifest["model"].get("final", {}).get("kind")}
+            assert "torch" in kinds
+        np.testing.assert_array_equal(p, expected, err_msg=bundle.name)
 
 
 def _copy(src, dst):

@@ -44,7 +44,7 @@ def register(subparsers):
 def run(args):
     """Predict and write the catalogue; print counts (and metrics when labelled)."""
     from .._errors import GlobsmlError
-    from ..inference import load_bundle, predict_catalogue, predict_partitions
+    from ..inference import catalogue_metrics, load_bundle, predict_catalogue, predict_partitions
 
     bundle = load_bundle(args.model)
     if args.engine == "dask":
@@ -59,7 +59,7 @@ def run(args):
     cat = predict_catalogue(bundle, data=args.data, table=args.table, images=args.images,
                             threshold=args.threshold, ebv=args.ebv, out=args.out, progress=True)
     print(f"{int(cat['is_gc'].sum())} candidates among {len(cat)} sources -> {args.out}")
-    metrics = cat.attrs.get("metrics")
+    metrics = catalogue_metrics(cat, threshold=bundle.threshold if args.threshold is None else args.threshold)
     if metrics is not None:
         pooled = ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.pooled.items())
         print(f"metrics (pooled): {pooled}")

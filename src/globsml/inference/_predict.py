@@ -187,8 +187,8 @@ def predict_catalogue(bundle, *, data=None, table=None, images=None, threshold=N
     -------
     pandas.DataFrame
         ``galaxy``, ``ID``, ``p_gc``, ``is_gc``, the input's position
-        columns, and ``pGC`` when labelled. When labelled,
-        ``catalogue.attrs["metrics"]`` holds the ``Evaluation``.
+        columns, and ``pGC`` when labelled (then :func:`catalogue_metrics`
+        gives the metrics).
     """
     bundle = load_bundle(bundle)
     threshold = bundle.threshold if threshold is None else float(threshold)
@@ -197,9 +197,6 @@ def predict_catalogue(bundle, *, data=None, table=None, images=None, threshold=N
     ds = _as_dataset(data, table, images)
     sources, p = _predict_dataset(bundle, ds, ebv=ebv, progress=progress)
     cat = catalogue_frame(sources, p, threshold)
-    metrics = catalogue_metrics(cat, threshold=threshold)
-    if metrics is not None:
-        cat.attrs["metrics"] = metrics
     if out is not None:
         write_catalogue(cat, out)
     return cat
