@@ -9,9 +9,10 @@ the full-frame path from a pair of HST images to a table and cut-outs
 """
 
 from ._cutouts import *  # noqa: F403
+from ._frames import *  # noqa: F403
 from ._fwhm import *  # noqa: F403
 from ._photometry import *  # noqa: F403
 from ._segmentation import *  # noqa: F403
-from . import _cutouts, _fwhm, _photometry, _segmentation
+from . import _cutouts, _frames, _fwhm, _photometry, _segmentation
 
-__all__ = [*_cutouts.__all__, *_fwhm.__all__, *_photometry.__all__, *_segmentation.__all__]
+__all__ = [*_cutouts.__all__, *_frames.__all__, *_fwhm.__all__, *_photometry.__all__, *_segmentation.__all__]
