@@ -32,6 +32,8 @@ def register(subparsers):
                         help="p_gc > X is a candidate (default: the bundle's threshold)")
     parser.add_argument("--ebv", type=float, default=None,
                         help="E(B-V) for features computed from cut-outs (default: the feature code's)")
+    parser.add_argument("--mc-passes", type=int, default=None, metavar="N",
+                        help="MC-dropout passes of a network that averages them (published CNN: 200)")
     parser.add_argument("--engine", choices=("memory", "dask"), default="memory",
                         help="memory (default) or dask: partition by partition on a dask.distributed cluster")
     parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
@@ -47,6 +49,8 @@ def run(args):
     from ..inference import catalogue_metrics, load_bundle, predict_catalogue, predict_partitions
 
     bundle = load_bundle(args.model)
+    if args.mc_passes is not None:
+        bundle.set_mc_passes(args.mc_passes)
     if args.engine == "dask":
         if args.data is not None:
             raise GlobsmlError("--engine dask reads a partitioned catalogue: give --table DIR or --images DIR")

@@ -261,6 +261,23 @@ class Bundle:
         self.manifest = None
         self.path = None
 
+    def set_mc_passes(self, n):
+        """Set the number of MC-dropout passes of a network that averages them.
+
+        Raises
+        ------
+        GlobsmlError
+            If the model has no ``mc_passes`` parameter.
+        """
+        params = self.model.get_params() if hasattr(self.model, "get_params") else {}
+        if "mc_passes" not in params:
+            raise GlobsmlError(f"bundle {self.name!r}: its model does not average MC-dropout passes")
+        if int(n) < 0:
+            raise GlobsmlError(f"MC-dropout passes must be >= 0, got {n}")
+        self.model.set_params(mc_passes=int(n))
+        self._changed = True  # no longer what is on disk: ship the object, not the path
+        return self
+
     def __repr__(self):
         return f"<Bundle {self.name!r} ({self.input}), threshold={self.threshold:g}, path={self.path}>"
 
@@ -522,30 +539,35 @@ def load_bundle(path, *, features=None):
     return bundle
 
 
-def published_bundle(name):
+def published_bundle(name, *, path=None, mc_passes=None):
     """A published pretrained network as a :class:`Bundle`.
+
+    The network file is read from ``path`` or ``$GLOBSML_PUBLISHED_MODELS``
+    (see :mod:`globsml.models`); :meth:`Bundle.save` then writes a
+    self-contained bundle (weights as a torch state, no pickle).
 
     Parameters
     ----------
     name : str
         ``"published-cnn-virgo2fornax"`` (trained on Virgo) or
         ``"published-cnn-fornax2virgo"`` (trained on Fornax).
+    path : str or Path, optional
+        The network file or the directory holding it.
+    mc_passes : int, optional
+        MC-dropout passes (200 as published by default).
     """
     if name not in PUBLISHED_BUNDLES:
         raise GlobsmlError(f"unknown published network {name!r}; known: {', '.join(PUBLISHED_BUNDLES)}")
-    from ..models import make_model, model_names
+    from ..models import make_model
 
-    if name not in model_names():
-        try:  # the neural models register themselves on import
-            importlib.import_module("globsml.models._neural")
-        except ImportError:
-            pass
-    model = make_model(name)
+    params = {k: v for k, v in (("path", path), ("mc_passes", mc_passes)) if v is not None}
+    model = make_model(name, **params)
     trained_on = "Virgo" if "virgo2fornax" in name else "Fornax"
     return Bundle(
         model,
         input="images",
         name=name,
         threshold=GC_THRESHOLD,
-        training={"source": "Dold & Fahrion 2022 published network", "trained_on": trained_on},
+        training={"source": "Dold & Fahrion 2022, published trained network", "trained_on": trained_on,
+                  "setup": name.removeprefix("published-cnn-")},
     )

@@ -187,7 +187,7 @@ def _run_partition(ref, part, out_path, threshold, ebv):
 def _bundle_ref(bundle):
     """What travels to the workers: a path or name (loaded there) or the object."""
     if isinstance(bundle, Bundle):
-        return str(bundle.path) if bundle.path is not None else bundle
+        return str(bundle.path) if bundle.path is not None and not getattr(bundle, "_changed", False) else bundle
     return str(bundle)
 
 

@@ -76,7 +76,8 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=F
     data : str, Path or GCDataset
         A labelled data set (``None`` is not accepted: say which data).
     model : str
-        A registry name (``"forest"``, ``"hgb"``, ``"cnn"``...).
+        A registry name (``"forest"``, ``"hgb"``, ``"cnn"``...). A published
+        pretrained network is not refitted, only validated and bundled.
     setup : str
         ``"virgo2fornax"``, ``"fornax2virgo"`` (train on one cluster,
         validate on the other) or ``"random"`` (stratified 75/25 split).
@@ -109,7 +110,8 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=F
         train = _complete(ds, train)
     estimator = make_model(model, random_state=seed, quick=quick, **dict(params or {}))
     y = ds.y
-    estimator.fit(_inputs(ds, train, spec.input), y[train])
+    if not getattr(estimator, "pretrained", False):  # published networks are only validated
+        estimator.fit(_inputs(ds, train, spec.input), y[train])
     bundle = Bundle(
         estimator,
         input=spec.input,
