@@ -9,7 +9,7 @@ from ._fwhm import gaussian_fwhm
 from ._photometry import APERTURE_RADII, aperture_photometry, photometric_columns
 from ._segmentation import DETECTION_DEFAULTS, segment_properties
 
-__all__ = ["cutout_features"]
+__all__ = ["cutout_features", "directory_features"]
 
 _BLOCK = 4096  # cut-outs per block: bounds memory, drives the progress bar
 
@@ -129,3 +129,45 @@ def _block_features(block, ebv, detection):
             cols["fwhm"], cols["e_fwhm"] = gaussian_fwhm(block[:, 0], props["xcentroid"], props["ycentroid"])
     cols.update(photometric_columns(fluxes["g"], fluxes["z"], ebv=ebv))
     return cols
+
+
+def directory_features(directory, *, ebv=0.0, progress=True, **detection):
+    """:func:`cutout_features` of every galaxy of an images-only directory, as one table.
+
+    Parameters
+    ----------
+    directory : str or Path
+        A directory of ``<galaxy>_images.fits`` files, or a data directory
+        holding them in ``ImageData/``.
+    ebv : float or dict, optional
+        E(B-V) for all galaxies, or a mapping galaxy -> E(B-V) (galaxies
+        not in it get 0).
+    progress : bool, optional
+        Show one progress bar per galaxy.
+    **detection
+        Detection parameters passed on to :func:`cutout_features`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The published feature-table columns, galaxies in name order, ``ID``
+        = frame index within each galaxy.
+    """
+    from pathlib import Path
+
+    from ..data import image_files, read_cutouts
+    from ..data._schema import IMAGE_DIRNAME
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise GlobsmlError(f"{directory}: no such directory")
+    files = image_files(directory)
+    if not files and (directory / IMAGE_DIRNAME).is_dir():
+        files = image_files(directory / IMAGE_DIRNAME)
+    if not files:
+        raise GlobsmlError(f"{directory}: no <galaxy>_images.fits files here or in {IMAGE_DIRNAME}/")
+    tables = []
+    for galaxy, path in files.items():
+        e = ebv.get(galaxy, 0.0) if isinstance(ebv, dict) else ebv
+        tables.append(cutout_features(read_cutouts(path), galaxy=galaxy, ebv=e, progress=progress, **detection))
+    return pd.concat(tables, ignore_index=True)
