@@ -17,3 +17,11 @@ def shared_data():
     if not (SHARED / "ImageData").is_dir():
         pytest.skip("the real data (../shared/gcdata) is not here")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def small_mock(tmp_path_factory):
+    """A small mock survey (``globsml mock --scale 0.02 --seed 0``), made once per test session."""
+    from globsml.mock import make_mock_survey
+
+    return make_mock_survey(tmp_path_factory.mktemp("mock") / "survey", seed=0, scale=0.02, progress=False)

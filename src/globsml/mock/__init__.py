@@ -1,0 +1,16 @@
+"""The mock survey: the published data set's shape, rendered from physics.
+
+141 galaxies of Virgo and Fornax with the published numbers of sources
+and GCs; GCs as PSF-convolved King profiles, foreground stars and
+background galaxies as contaminants, neighbours and blends, host light
+and its noise, regions off the detector; labels as noisy as the real
+catalogue's; the table measured on the cut-outs. Calibrated on the real
+cut-outs (:mod:`globsml.mock._calibration`). It is the project's
+embedded default data set (:func:`default_data_dir`).
+"""
+
+from ._cache import *  # noqa: F403
+from ._survey import *  # noqa: F403
+from . import _cache, _survey
+
+__all__ = [*_survey.__all__, *_cache.__all__]

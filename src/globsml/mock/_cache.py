@@ -1,0 +1,54 @@
+"""The embedded default data set: the full-size mock, made once into the user cache."""
+
+import os
+import sys
+from pathlib import Path
+
+from .._errors import GlobsmlError
+from ._survey import MARKER, make_mock_survey
+
+__all__ = ["default_data_dir", "cache_dir", "DEFAULT_SEED"]
+
+DEFAULT_SEED = 0
+
+
+def cache_dir():
+    """The user cache directory of globsml (``GLOBSML_CACHE``, else pooch's OS cache)."""
+    env = os.environ.get("GLOBSML_CACHE")
+    if env:
+        return Path(env).expanduser()
+    import pooch
+
+    return Path(pooch.os_cache("globsml"))
+
+
+def _env_scale():
+    raw = os.environ.get("GLOBSML_MOCK_SCALE", "1")
+    try:
+        scale = float(raw)
+    except ValueError:
+        raise GlobsmlError(f"GLOBSML_MOCK_SCALE={raw!r}: expected a number in (0, 1]") from None
+    if not 0 < scale <= 1:
+        raise GlobsmlError(f"GLOBSML_MOCK_SCALE={raw!r}: expected a number in (0, 1]")
+    return scale
+
+
+def default_data_dir(*, progress=True):
+    """The directory of the default data set: the mock survey, made on first use.
+
+    The first call makes the full-size mock (seed 0) into
+    ``<cache>/mock-seed0-scale1`` (:func:`cache_dir`) and says so on
+    stderr; later calls reuse it. The environment variable
+    ``GLOBSML_MOCK_SCALE`` shrinks it (tests and CI use a small one).
+
+    Returns
+    -------
+    Path
+    """
+    scale = _env_scale()
+    path = cache_dir() / f"mock-seed{DEFAULT_SEED}-scale{scale:g}"
+    if not (path / MARKER).is_file():
+        print(f"globsml: no data given; making the mock survey (scale {scale:g}) once into {path} "
+              "(later runs reuse it)", file=sys.stderr)
+        make_mock_survey(path, seed=DEFAULT_SEED, scale=scale, progress=progress)
+    return path

@@ -1,0 +1,66 @@
+"""Calibration constants of the mock survey, and how each was obtained.
+
+Measured from the REAL cut-outs (``../shared/gcdata/ImageData``, 105
+galaxies, no labels) by ``benchmarks/calibrate_mock.py``, which writes
+``data/calibration.json`` and ``data/psf.npz``; those derived numbers are
+shipped, the real data are not. Constants typed in below come from the
+literature (see ``/work/shared/notes``, section 3 and 4) and say so.
+"""
+
+import functools
+import json
+from importlib import resources
+
+import numpy as np
+
+__all__ = ["calibration", "psf_model", "SURVEY"]
+
+#: Literature constants (typed in, with their source).
+SURVEY = {
+    # Distances of the published data set (Dold & Fahrion 2022), in Mpc.
+    "distance_mpc": {"Virgo": 16.5, "Fornax": 20.0},
+    # Distance moduli 5 log10(d / 10 pc) [derived]; Virgo has ~0.1 mag depth.
+    "distance_modulus": {"Virgo": 31.087, "Fornax": 31.505},
+    "distance_modulus_scatter": {"Virgo": 0.10, "Fornax": 0.05},
+    # Exposure times in s (ACSVCS ~750/1210, ACSFCS ~760/1220): Poisson
+    # noise of sources and host light in electrons/s images is flux / t.
+    "exposure_s": {"Virgo": (750.0, 1210.0), "Fornax": (760.0, 1220.0)},
+    # ACS/WFC drizzled frame, pixels (the footprint that holds the sources).
+    "frame_px": 4096,
+    # Cluster centres on the sky (deg) around which galaxies are placed.
+    "sky_centre": {"Virgo": (187.70, 12.39), "Fornax": (54.62, -35.45)},
+    # Galactic E(B-V) ranges of the two fields (Schlegel et al. maps).
+    "ebv_range": {"Virgo": (0.018, 0.040), "Fornax": (0.009, 0.020)},
+}
+
+
+@functools.cache
+def calibration():
+    """The measured calibration (``data/calibration.json``) as a dict.
+
+    Keys: ``noise_sigma_quantiles`` (galaxy -> per band the 21 quantiles,
+    0 to 1 in steps of 0.05, of the robust standard deviation of the outer
+    3-pixel border of each cut-out, electrons/s), ``clusters`` (per
+    cluster: background residual over noise, lag-1 noise correlation,
+    share of cut-outs with NaN pixels and their NaN pixel fraction, and the
+    quantiles of the real m3, colour and CI for comparison).
+    """
+    with resources.files(__package__).joinpath("data/calibration.json").open() as fh:
+        return json.load(fh)
+
+
+@functools.cache
+def psf_model():
+    """The empirical PSF of each band, oversampled.
+
+    Returns
+    -------
+    dict
+        ``"g"`` and ``"z"``: 2-D arrays sampled every ``1 / oversampling``
+        pixel, normalised so that they sum to ``oversampling**2`` (the
+        pixel-sampled PSF sums to 1); ``"oversampling"``: int.
+    """
+    with resources.files(__package__).joinpath("data/psf.npz").open("rb") as fh:
+        data = np.load(fh)
+        return {"g": np.array(data["g"], dtype=np.float64), "z": np.array(data["z"], dtype=np.float64),
+                "oversampling": int(data["oversampling"])}

@@ -1,0 +1,377 @@
+"""The mock survey: 141 galaxies in the published format, rendered from physics."""
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from .._errors import GlobsmlError
+from .._io import atomic_path
+from .._version import __version__
+from ..data import (
+    IMAGE_DIRNAME,
+    IMAGE_SUFFIX,
+    PUBLISHED_COLUMNS,
+    PUBLISHED_TOTALS,
+    TABLE_FILENAME,
+    published_galaxies,
+    write_cutouts,
+)
+from ._calibration import SURVEY, calibration
+from ._labels import catalogue_labels
+from ._populations import (
+    POPULATION,
+    detection_probability,
+    draw_contaminants,
+    draw_faint_galaxies,
+    draw_gcs,
+    fluxes,
+    galaxy_plan,
+)
+from ._render import CUTOUT, STAMP, add_noise, apply_nan_regions, compose_cutouts, render_stamps
+
+__all__ = ["make_mock_survey", "survey_counts", "make_galaxy", "MARKER"]
+
+#: Written last into a finished mock directory: its seed, scale and version.
+MARKER = ".globsml-mock.json"
+MIN_SOURCES = 5  # per galaxy, whatever the scale
+
+
+def _largest_remainder(total, weights):
+    """Integers proportional to ``weights`` that sum exactly to ``total``."""
+    weights = np.asarray(weights, dtype=float)
+    raw = total * weights / weights.sum()
+    out = np.floor(raw).astype(np.int64)
+    rest = int(total - out.sum())
+    out[np.argsort(-(raw - out), kind="stable")[:rest]] += 1
+    return out
+
+
+def survey_counts(*, scale=1.0):
+    """Sources and GCs per galaxy of the mock.
+
+    The published figures (:func:`globsml.data.published_galaxies`) where
+    known. The unknown ones are filled so that each cluster adds up to its
+    published totals (:data:`globsml.data.PUBLISHED_TOTALS`): the sources
+    missing from the Virgo total are shared equally among the galaxies
+    without a source count; the missing GCs are shared among the galaxies
+    without a GC count in proportion to their number of sources (the mean
+    GC share of those galaxies is then the share the totals imply), capped
+    at 90% of the galaxy's sources. Integers are apportioned by largest
+    remainders, so the totals are exact.
+
+    With ``scale`` < 1 every count is multiplied by ``scale`` and rounded
+    (at least :data:`MIN_SOURCES` sources per galaxy, GCs never more than
+    the sources).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``galaxy``, ``cluster``, ``n_sources``, ``n_gcs`` (int64), and
+        ``n_sources_full``, ``n_gcs_full`` (before scaling).
+    """
+    if not (0 < scale <= 1):
+        raise GlobsmlError(f"mock survey: scale must be in (0, 1], got {scale}")
+    table = published_galaxies().copy()
+    n_src = table["n_sources"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    n_gc = table["n_gcs"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    for cluster, (_, tot_src, tot_gc) in PUBLISHED_TOTALS.items():
+        here = (table["cluster"] == cluster).to_numpy()
+        miss = here & np.isnan(n_src)
+        if miss.any():
+            n_src[miss] = _largest_remainder(tot_src - np.nansum(n_src[here]), np.ones(miss.sum()))
+        miss = here & np.isnan(n_gc)
+        if miss.any():
+            share = _largest_remainder(tot_gc - np.nansum(n_gc[here]), n_src[miss])
+            n_gc[miss] = np.minimum(share, np.floor(0.9 * n_src[miss]))
+    out = pd.DataFrame({"galaxy": table["galaxy"].astype(str), "cluster": table["cluster"].astype(str)})
+    out["n_sources_full"] = n_src.astype(np.int64)
+    out["n_gcs_full"] = n_gc.astype(np.int64)
+    if scale == 1:
+        out["n_sources"], out["n_gcs"] = out["n_sources_full"], out["n_gcs_full"]
+    else:
+        src = np.maximum(MIN_SOURCES, np.rint(n_src * scale)).astype(np.int64)
+        out["n_sources"] = src
+        out["n_gcs"] = np.minimum(np.rint(n_gc * scale), src).astype(np.int64)
+    return out
+
+
+def _galaxy_rng(seed, index):
+    """Independent stream per galaxy: results do not depend on the order of making them."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), 1 + int(index)]))
+
+
+def _noise_quantiles(galaxy, cluster, calib):
+    q = calib["noise_sigma_quantiles"].get(galaxy)
+    if q is None:  # no real cut-outs of this galaxy: the cluster's pooled noise
+        q = calib["clusters"][cluster]["sigma_quantiles"]
+    return np.asarray(q, dtype=float)  # (2, 21)
+
+
+def _assign_noise(x, y, plan, quantiles, rng):
+    """Noise of each source from its distance to the galaxy centre (host light).
+
+    The nearest source gets the galaxy's highest measured noise, the
+    farthest the lowest: the real distribution of cut-out noise is kept
+    and tied to the position as the host's Poisson noise would be.
+    """
+    r = np.hypot(x - plan.centre[0], y - plan.centre[1])
+    rank = np.argsort(np.argsort(r, kind="stable"), kind="stable")
+    u = 1.0 - (rank + 0.5) / len(r)
+    u = np.clip(u + rng.normal(0, 0.03, len(r)), 0, 1)
+    levels = np.linspace(0, 1, quantiles.shape[1])
+    return np.stack([np.interp(u, levels, quantiles[b]) for b in range(2)], axis=1)
+
+
+def _draw_pool(plan, rng, quantiles, ref_sigma):
+    """Detected true sources until the catalogue emulation gives enough GCs and non-GCs.
+
+    Chunks of GCs and contaminants are drawn, placed, given the noise of
+    their position (:func:`_assign_noise`), thinned by the detection
+    probability and labelled by the catalogue emulation, until at least
+    the galaxy's number of labelled GCs and non-GCs are detected; the
+    caller then picks exactly that many of each at random.
+    """
+    need_pos, need_neg = plan.n_gcs, plan.n_sources - plan.n_gcs
+    chunks = []
+    rh_med = POPULATION["rh_pc_median"] / plan.pc_per_px
+    gclf_z = plan.gclf_mean_g - 0.5 * (POPULATION["colour_blue"][0] + POPULATION["colour_red"][0])
+    n_gc = max(8, int(1.5 * need_pos + 0.1 * need_neg))
+    n_co = max(16, int(3.0 * need_neg))
+    for _ in range(200):
+        parts = [draw_gcs(n_gc, rng, plan), draw_contaminants(n_co, rng, plan)]
+        s = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        s["sigma"] = _assign_noise(s["x"], s["y"], plan, quantiles, rng)
+        det = rng.random(len(s["x"])) < detection_probability(
+            s["mag_g"] + plan.extinction[0], s["mag_z"] + plan.extinction[1], s["size_px"],
+            s["sigma"] / ref_sigma)
+        s = {k: v[det] for k, v in s.items()}
+        s["matched"], s["pGC"] = catalogue_labels(s["mag_g"], s["mag_z"], s["size_px"], rng,
+                                                  gclf_mean_z=gclf_z, gclf_sigma=plan.gclf_sigma,
+                                                  rh_median_px=rh_med)
+        chunks.append(s)
+        pos = sum(int((c["pGC"] >= 0.5).sum()) for c in chunks)
+        neg = sum(int((c["pGC"] < 0.5).sum()) for c in chunks)
+        if pos >= need_pos and neg >= need_neg:
+            return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
+    raise GlobsmlError(f"mock survey: {plan.galaxy}: could not draw {need_pos} labelled GCs and "
+                       f"{need_neg} other sources ({pos}, {neg} after 200 rounds)")
+
+
+def make_galaxy(plan, seed_rng, calib, *, progress=None):
+    """Sources, labels and cut-outs of one galaxy.
+
+    Returns
+    -------
+    sources : dict of ndarray
+        True parameters and labels of the table's sources, in table order.
+    cutouts : ndarray, (n, 2, 20, 20) float32
+    """
+    rng = seed_rng
+    quant = _noise_quantiles(plan.galaxy, plan.cluster, calib)
+    ref_sigma = np.median(np.asarray(calib["clusters"][plan.cluster]["sigma_quantiles"]), axis=1)
+    pool = _draw_pool(plan, rng, quant, ref_sigma)
+    lab = pool["pGC"] >= 0.5
+    pos, neg = np.flatnonzero(lab), np.flatnonzero(~lab)
+    pick = np.concatenate([rng.choice(pos, plan.n_gcs, replace=False),
+                           rng.choice(neg, plan.n_sources - plan.n_gcs, replace=False)])
+    src = {k: v[pick] for k, v in pool.items()}
+    # table order: raster order of the segmentation (by y, then x), like photutils labels
+    order = np.lexsort((src["x"], src["y"]))
+    src = {k: v[order] for k, v in src.items()}
+    n = plan.n_sources
+
+    # pixel grid: the cut-out's centre pixel and the sub-pixel offset
+    xi, yi = np.rint(src["x"]).astype(np.int64), np.rint(src["y"]).astype(np.int64)
+    dx, dy = src["x"] - xi, src["y"] - yi
+
+    # extra light: close companions (blends) and undetected faint galaxies
+    n_blend = rng.binomial(n, POPULATION["blend_fraction"])
+    blend_host = rng.choice(n, n_blend, replace=True) if n else np.zeros(0, np.int64)
+    extra_parts = [draw_gcs(n_blend, rng, plan), draw_contaminants(n_blend, rng, plan)]
+    use_gc = rng.random(n_blend) < 0.5
+    blend = {k: np.where(use_gc if extra_parts[0][k].ndim == 1 else use_gc[:, None],
+                         extra_parts[0][k], extra_parts[1][k]) for k in extra_parts[0]}
+    blend["mag_g"] = src["mag_g"][blend_host] + rng.uniform(0.3, 3.0, n_blend)
+    blend["mag_z"] = blend["mag_g"] - (src["mag_g"][blend_host] - src["mag_z"][blend_host]) - rng.normal(0, 0.3, n_blend)
+    sep = rng.uniform(1.5, 4.0, n_blend)
+    ang = rng.uniform(0, 2 * np.pi, n_blend)
+    bx, by = src["x"][blend_host] + sep * np.cos(ang), src["y"][blend_host] + sep * np.sin(ang)
+    lam = POPULATION["faint_per_cutout"]
+    n_faint_per = rng.poisson(lam, n)
+    faint_host = np.repeat(np.arange(n), n_faint_per)
+    faint = draw_faint_galaxies(len(faint_host), rng)
+    fx = src["x"][faint_host] + rng.uniform(-13, 13, len(faint_host))
+    fy = src["y"][faint_host] + rng.uniform(-13, 13, len(faint_host))
+    ex = {k: np.concatenate([blend[k], faint[k]]) for k in ("kind", "mag_g", "mag_z", "p1", "p2", "p3", "p4")}
+    ex_x, ex_y = np.concatenate([bx, fx]), np.concatenate([by, fy])
+    ex_host = np.concatenate([blend_host, faint_host]).astype(np.int64)
+
+    # render every stamp
+    ex_xi, ex_yi = np.rint(ex_x).astype(np.int64), np.rint(ex_y).astype(np.int64)
+    kind = np.concatenate([src["kind"], ex["kind"]])
+    params = np.stack([np.concatenate([src[k], ex[k]]) for k in ("p1", "p2", "p3", "p4")], axis=1)
+    flux = fluxes(np.concatenate([src["mag_g"], ex["mag_g"]]), np.concatenate([src["mag_z"], ex["mag_z"]]), plan)
+    stamps = render_stamps(kind, np.concatenate([dx, ex_x - ex_xi]), np.concatenate([dy, ex_y - ex_yi]),
+                           params, flux, progress=progress)
+
+    # neighbours among the table's sources (stamps overlap the cut-out)
+    reach = STAMP // 2 + CUTOUT // 2
+    tree = cKDTree(np.stack([xi, yi], axis=1))
+    pairs = tree.query_pairs(reach, p=np.inf, output_type="ndarray")
+    hosts = [pairs[:, 0], pairs[:, 1], ex_host]
+    items = [pairs[:, 1], pairs[:, 0], n + np.arange(len(ex_host))]
+    offs = [np.stack([xi[pairs[:, 1]] - xi[pairs[:, 0]], yi[pairs[:, 1]] - yi[pairs[:, 0]]], 1),
+            np.stack([xi[pairs[:, 0]] - xi[pairs[:, 1]], yi[pairs[:, 0]] - yi[pairs[:, 1]]], 1),
+            np.stack([ex_xi - xi[ex_host], ex_yi - yi[ex_host]], 1)]
+    model = compose_cutouts(stamps, n, np.concatenate(hosts), np.concatenate(items), np.concatenate(offs))
+
+    # noise, background residuals, off-detector regions
+    cl = calib["clusters"][plan.cluster]
+    exposure = SURVEY["exposure_s"][plan.cluster]
+    ratio_mean = np.asarray(cl["offset_over_sigma_mean"])
+    ratio_std = np.asarray(cl["offset_over_sigma_std"])
+    offset = src["sigma"] * (ratio_mean + ratio_std * rng.standard_normal((n, 2)))
+    gradient = src["sigma"][:, :, None] * 0.02 * rng.standard_normal((n, 2, 2))
+    cut = add_noise(model, src["sigma"], exposure, cl["noise_corr"], offset, gradient, rng)
+    cut = apply_nan_regions(cut, rng, probability=cl["nan_fraction_of_cutouts"],
+                            fraction_quantiles=cl["nan_pixel_fraction_quantiles"], angle=plan.angle)
+    src["xi"], src["yi"] = xi, yi
+    return src, cut.astype(np.float32)
+
+
+def _sky(plan, x, y):
+    from astropy.wcs import WCS
+
+    w = WCS(naxis=2)
+    w.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    w.wcs.crval = list(plan.sky_centre)
+    w.wcs.crpix = [plan.centre[0] + 1, plan.centre[1] + 1]
+    c, s = np.cos(plan.angle), np.sin(plan.angle)
+    scale = 0.05 / 3600
+    w.wcs.cd = [[-scale * c, scale * s], [scale * s, scale * c]]
+    ra, dec = w.wcs_pix2world(x, y, 0)
+    return ra, dec
+
+
+def galaxy_table(plan, src, cutouts):
+    """The published table rows of one galaxy, measured on its cut-outs."""
+    from ..features import cutout_features
+
+    table = cutout_features(cutouts, galaxy=plan.galaxy, ebv=plan.ebv)
+    # cut-out coordinates -> frame coordinates: the cut-out's pixel (10, 10)
+    # is the frame pixel (xi, yi)
+    for suffix in ("", "_z"):
+        table["xcentroid" + suffix] = src["xi"] - CUTOUT // 2 + table["xcentroid" + suffix].to_numpy()
+        table["ycentroid" + suffix] = src["yi"] - CUTOUT // 2 + table["ycentroid" + suffix].to_numpy()
+    ra, dec = _sky(plan, table["xcentroid"].to_numpy(), table["ycentroid"].to_numpy())
+    table["sky_centroid.ra"], table["sky_centroid.dec"] = ra, dec
+    # segmentation labels of the full frame: raster order, as photutils numbers them
+    n = len(table)
+    table["label"] = np.arange(1, n + 1, dtype=np.int64)
+    table["label_z"] = np.arange(1, n + 1, dtype=np.int64)
+    matched = src["matched"]
+    hst = np.full(n, np.nan)
+    hst[matched] = 1 + np.flatnonzero(matched)  # catalogue running number
+    table["HST_ID"] = hst
+    table["pGC"] = np.round(src["pGC"], 4)
+    table["matched"] = matched.astype(np.int64)
+    table["cluster"] = plan.cluster
+    return table.loc[:, list(PUBLISHED_COLUMNS)]
+
+
+def _plans(seed, scale):
+    counts = survey_counts(scale=scale)
+    plans = []
+    for i, row in enumerate(counts.itertuples(index=False)):
+        rng = _galaxy_rng(seed, i)
+        plans.append((galaxy_plan(row.galaxy, row.cluster, i, row.n_sources, row.n_gcs, rng,
+                                  n_gcs_full=row.n_gcs_full), rng))
+    return plans
+
+
+def make_mock_survey(directory, *, seed=0, scale=1.0, progress=True):
+    """Make the mock survey in the published format.
+
+    Writes ``ACS_sources_original.csv`` (every published column, in order,
+    with pandas' unnamed index first) and ``ImageData/<galaxy>_images.fits``
+    for the 141 galaxies of the published data set. Sources are rendered as
+    images band by band (:mod:`globsml.mock`); the table is measured on the
+    cut-outs with :func:`globsml.features.cutout_features`, then given
+    frame coordinates and catalogue-like labels.
+
+    Parameters
+    ----------
+    directory : str or Path
+        Where to write; made if missing. An interrupted run leaves
+        finished galaxies behind and a rerun with the same seed and scale
+        continues from them; the directory is complete when it holds
+        :data:`MARKER`.
+    seed : int, optional
+        Same seed (and scale), identical files.
+    scale : float, optional
+        Multiply every galaxy's number of sources and GCs by this (0, 1]
+        (at least 5 sources per galaxy).
+    progress : bool, optional
+        Show a progress bar (over sources) on stderr.
+
+    Returns
+    -------
+    Path
+        ``directory``.
+    """
+    directory = Path(directory)
+    seed = int(seed)
+    scale = float(scale)
+    meta = {"generator": "globsml.mock", "version": __version__, "seed": seed, "scale": scale}
+    marker = directory / MARKER
+    if marker.is_file():
+        done = json.loads(marker.read_text())
+        if {k: done.get(k) for k in ("seed", "scale")} == {"seed": seed, "scale": scale} and (
+                directory / TABLE_FILENAME).is_file():
+            return directory
+        raise GlobsmlError(f"{directory}: holds a mock survey with seed {done.get('seed')} and scale "
+                           f"{done.get('scale')}, not seed {seed} scale {scale}; choose another directory")
+    if (directory / TABLE_FILENAME).exists():
+        raise GlobsmlError(f"{directory}: already holds {TABLE_FILENAME} that is not a finished mock survey; "
+                           "choose an empty directory")
+    calib = calibration()
+    parts_dir = directory / f".mock-parts-seed{seed}-scale{scale:g}"
+    image_dir = directory / IMAGE_DIRNAME
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    image_dir.mkdir(parents=True, exist_ok=True)
+    plans = _plans(seed, scale)
+    total = int(sum(p.n_sources for p, _ in plans))
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, desc="mock survey", unit="src", file=sys.stderr)
+    tables = []
+    for plan, rng in plans:
+        part = parts_dir / f"{plan.galaxy}.csv"
+        image = image_dir / f"{plan.galaxy}{IMAGE_SUFFIX}"
+        if part.is_file() and image.is_file():
+            tables.append(pd.read_csv(part, keep_default_na=True))
+        else:
+            src, cut = make_galaxy(plan, rng, calib)
+            table = galaxy_table(plan, src, cut)
+            write_cutouts(image, cut)
+            with atomic_path(part) as tmp:
+                table.to_csv(tmp, index=False)
+            tables.append(pd.read_csv(part))  # read back: one code path for fresh and resumed parts
+        if bar is not None:
+            bar.update(plan.n_sources)
+    if bar is not None:
+        bar.close()
+    table = pd.concat(tables, ignore_index=True)
+    with atomic_path(directory / TABLE_FILENAME) as tmp:
+        table.to_csv(tmp, index=True)
+    with atomic_path(marker) as tmp:
+        tmp.write_text(json.dumps(meta, sort_keys=True) + "\n")
+    shutil.rmtree(parts_dir, ignore_errors=True)
+    return directory
