@@ -49,3 +49,67 @@ def make_synthetic(directory, *, n_per_galaxy=80, seed=0):
 def synthetic_dir(tmp_path_factory):
     """Path of the synthetic data directory (made once per test session)."""
     return make_synthetic(tmp_path_factory.mktemp("synthetic"))
+
+
+# -- small registry models, so that the name-based paths are tested whatever
+#    models the registry holds ----------------------------------------------
+class TinyCNN:
+    """A small torch CNN on (n, 2, 20, 20) cut-outs, trained for a few epochs."""
+
+    def __init__(self, random_state=0, epochs=60):
+        self.random_state = random_state
+        self.epochs = epochs
+
+    def fit(self, X, y):
+        import torch
+
+        torch.manual_seed(self.random_state)
+        self.module_ = torch.nn.Sequential(
+            torch.nn.Conv2d(2, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveMaxPool2d(1),
+            torch.nn.Flatten(), torch.nn.Linear(4, 1),
+        )
+        x = torch.as_tensor(np.nan_to_num(np.asarray(X, dtype=np.float32)))
+        t = torch.as_tensor(np.asarray(y, dtype=np.float32))
+        opt = torch.optim.Adam(self.module_.parameters(), lr=0.05)
+        for _ in range(self.epochs):
+            opt.zero_grad()
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(self.module_(x)[:, 0], t)
+            loss.backward()
+            opt.step()
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        import torch
+
+        with torch.no_grad():
+            x = torch.as_tensor(np.nan_to_num(np.asarray(X, dtype=np.float32)))
+            p = torch.sigmoid(self.module_(x)[:, 0]).numpy()
+        return np.column_stack([1 - p, p])
+
+
+def _register_test_models():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from globsml.models import model_names, register_model
+    from globsml.preprocessing import make_preprocessor
+
+    if "explain-test-logistic" not in model_names():
+        register_model(
+            "explain-test-logistic",
+            lambda random_state=0: make_pipeline(make_preprocessor(), LogisticRegression(max_iter=500)),
+            description="test only", published=False,
+        )
+    if "explain-test-cnn" not in model_names():
+        register_model("explain-test-cnn", lambda random_state=0: TinyCNN(random_state), input="images",
+                       description="test only", published=False)
+
+
+_register_test_models()
+
+
+@pytest.fixture(scope="session")
+def tiny_cnn():
+    """The TinyCNN class (a trainable image model exposing ``module_``)."""
+    return TinyCNN

@@ -34,7 +34,7 @@ def read_errors(run_dir, *, model=None):
         Rows of kind FP or FN, columns as in ``errors.csv``.
     """
     path = Path(run_dir)
-    if path.is_dir():
+    if path.is_dir() or path.suffix.lower() != ".csv":
         path = path / ERRORS_FILENAME
     if not path.is_file():
         raise GlobsmlError(f"{path}: no such file; is {run_dir} a finished `globsml benchmark` run?")

@@ -41,8 +41,7 @@ def _stretch(image):
 def _show_cutout(ax, image, title):
     import matplotlib as mpl
 
-    cmap = mpl.colormaps["gray"].copy()
-    cmap.set_bad("#8c510a")
+    cmap = mpl.colormaps["gray"].with_extremes(bad="#8c510a")
     ax.imshow(np.ma.masked_invalid(_stretch(image)), cmap=cmap, origin="lower", vmin=0, vmax=1)
     ax.set_title(title, fontsize=9)
     ax.set_xticks([])

@@ -139,8 +139,19 @@ def occlusion_attributions(predict_proba, images, *, window=3, baseline="zero"):
     return out
 
 
+def _inner(model):
+    """The estimator that holds the network (a published CNN wraps one as ``cnn_``)."""
+    for _ in range(3):
+        inner = getattr(model, "cnn_", None)
+        if inner is None or inner is model:
+            break
+        model = inner
+    return model
+
+
 def torch_module(model):
     """The fitted torch network of an image estimator (``module_`` or ``network_``), or None."""
+    model = _inner(model)
     for attr in ("module_", "network_"):
         module = getattr(model, attr, None)
         if module is not None and hasattr(module, "parameters") and callable(module):
@@ -170,9 +181,10 @@ def image_attributions(model, images, *, method="auto", baseline="zero", n_steps
     if method == "ig" or (method == "auto" and module is not None):
         if module is None:
             raise GlobsmlError(f"{type(model).__name__} exposes no torch network (module_) for integrated gradients")
-        prepare = getattr(model, "prepare_images", None)
-        if prepare is None and hasattr(model, "nan_value"):
-            nan_value = float(model.nan_value)
+        inner = _inner(model)
+        prepare = getattr(inner, "prepare_images", None)
+        if prepare is None and hasattr(inner, "nan_value"):
+            nan_value = float(inner.nan_value)
 
             def prepare(x):
                 # The estimator's own input cleaning: off-detector pixels -> nan_value.

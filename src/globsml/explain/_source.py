@@ -209,8 +209,8 @@ def resolve_model(model, data, galaxy, *, training=None, setup=None, seed=0, qui
     if text not in model_names() and Path(text).exists():
         return _resolve_bundle(Path(text), data, galaxy, training=training, setup=setup)
     spec = model_spec(text)
-    if text.startswith("published-"):
-        est = make_model(text, random_state=seed)
+    est = make_model(text, random_state=seed, quick=quick)
+    if getattr(est, "pretrained", False) or text.startswith("published-"):
         cluster = _published_cluster(text)
         ref = None
         if training is None and cluster is not None and data.labelled and data.has_table:
@@ -223,7 +223,6 @@ def resolve_model(model, data, galaxy, *, training=None, setup=None, seed=0, qui
         training, note = training_side(data, galaxy, setup=setup)
     else:
         note = f"{training.name} ({len(training)} sources)"
-    est = make_model(text, random_state=seed, quick=quick)
     _fit(est, spec.input, training)
     return est, spec.input, text, training, note
 
@@ -401,7 +400,8 @@ def _galaxy_reference(expl, est, data, galaxy):
             cutout_features = None
         if cutout_features is not None:
             try:
-                feats = pd.DataFrame(cutout_features(images)).reindex(columns=list(FEATURES))
+                ids = data.sources["ID"].to_numpy()[rows]
+                feats = cutout_features(images, galaxy=galaxy, ids=ids).reindex(columns=list(FEATURES))
                 own = np.flatnonzero(data.sources["ID"].to_numpy()[rows] == expl.id)
                 expl.features = feats.iloc[int(own[0])].astype(float)
             except Exception as exc:  # the measurement is an extra, never a reason to fail

@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+from sklearn.ensemble import RandomForestClassifier
+
+import globsml
+from globsml import GlobsmlError
+from globsml.explain import explain_source, find_source, parse_source, training_side
+
+
+@pytest.fixture(scope="module")
+def data(synthetic_dir):
+    return globsml.load_dataset(synthetic_dir)
+
+
+def test_parse_and_find_source(data):
+    assert parse_source("FCC47:10") == ("FCC47", 10)
+    assert parse_source("NGC1427a:3") == ("NGC1427a", 3)
+    for bad in ("FCC47", ":3", "FCC47:x"):
+        with pytest.raises(GlobsmlError, match="source"):
+            parse_source(bad)
+    row = find_source(data, "VCC2", 5)
+    assert data.sources["galaxy"].iloc[row] == "VCC2" and data.sources["ID"].iloc[row] == 5
+    with pytest.raises(GlobsmlError, match="no galaxy 'FCC999'.*FCC1"):
+        find_source(data, "FCC999", 1)
+    with pytest.raises(GlobsmlError, match="no source ID 500 .*0 to 79"):
+        find_source(data, "FCC1", 500)
+
+
+def test_training_side_is_the_other_cluster(data):
+    training, note = training_side(data, "FCC1")
+    assert set(training.galaxies) == {"VCC1", "VCC2"}
+    assert "Virgo" in note
+    training, _ = training_side(data, "FCC1", setup="fornax2virgo")
+    assert set(training.galaxies) == {"FCC2"}  # the source's galaxy is left out
+    with pytest.raises(GlobsmlError, match="unknown set-up"):
+        training_side(data, "FCC1", setup="nonsense")
+
+
+def test_tabular_registry_model(data):
+    expl = explain_source("explain-test-logistic", data, "FCC2", 7, num_samples=300, seed=0)
+    assert expl.kind == "features" and expl.model_name == "explain-test-logistic"
+    assert expl.lime.features[0] == "colour"  # decides the label by construction
+    assert expl.cutout.shape == (2, 20, 20)
+    assert expl.features.index.tolist()[:2] == ["area", "area_z"]
+    assert expl.reference.shape[1] == 29 and set(np.unique(expl.reference_labels)) == {0, 1}
+    assert "Virgo" in expl.trained_on
+    assert expl.label in (0, 1) and 0 <= expl.p_gc <= 1
+    assert expl.shown_features[0] == "colour"
+    again = explain_source("explain-test-logistic", data, "FCC2", 7, num_samples=300, seed=0)
+    assert again.p_gc == expl.p_gc
+    np.testing.assert_array_equal(again.lime.weights, expl.lime.weights)
+
+
+def test_fitted_model_with_stability(data):
+    training, _ = training_side(data, "VCC1")
+    forest = RandomForestClassifier(30, random_state=0).fit(training.features().fillna(0), training.y)
+
+    class Filled:  # the forest cannot take NaN; a registry model would impute
+        def predict_proba(self, X):
+            return forest.predict_proba(X.fillna(0))
+
+    expl = explain_source(Filled(), data, "VCC1", 3, training=training, num_samples=200, stability_calls=3)
+    assert expl.lime.filled == ["m3_g"]  # VCC1:3 has NaN photometry
+    assert 0 <= expl.stability.vsi <= 100 and len(expl.stability.explanations) == 3
+
+
+def test_image_registry_model(data):
+    expl = explain_source("explain-test-cnn", data, "FCC1", 0, seed=0)
+    assert expl.kind == "images"
+    assert expl.attributions.shape == (2, 20, 20)
+    assert expl.attribution_method.startswith("integrated gradients")
+    # The GC signal is the central z-band peak; the attribution lives near the centre.
+    y, x = np.unravel_index(np.abs(expl.attributions).sum(axis=0).argmax(), (20, 20))
+    assert abs(y - 10) <= 3 and abs(x - 10) <= 3
+    assert expl.lime is None and expl.shown_features  # feature panels from the table
+
+
+def test_errors(data):
+    with pytest.raises(GlobsmlError, match="unknown model"):
+        explain_source("no-such-model", data, "FCC1", 0)
+    with pytest.raises(GlobsmlError, match="no galaxy"):
+        explain_source("explain-test-logistic", data, "VCC9", 0)
+    with pytest.raises(GlobsmlError, match="training data"):
+        explain_source(RandomForestClassifier(), data, "FCC1", 0)
+
+
+def test_images_only_data(synthetic_dir, tiny_cnn):
+    # Cut-outs without a table and without labels (like the real ImageData):
+    # the reference population is the galaxy's other sources, with features
+    # measured on the cut-outs, split by the model's own verdict.
+    images_only = globsml.load_dataset(synthetic_dir / "ImageData")
+    labelled = globsml.load_dataset(synthetic_dir)
+    training, _ = training_side(labelled, "FCC1")
+    cnn = tiny_cnn().fit(training.images(), training.y)
+    expl = explain_source(cnn, images_only, "FCC1", 5)
+    assert expl.label is None and expl.pgc_catalogue is None
+    assert expl.reference_p_gc.shape == (80,)
+    np.testing.assert_allclose(expl.reference_p_gc[5], expl.p_gc, rtol=1e-5)
+    assert expl.attributions.shape == (2, 20, 20)
+    assert expl.reference is not None and len(expl.reference) == 80
+    assert "split by this model's verdict" in expl.reference_note
+    assert expl.features is not None and np.isfinite(expl.features["colour"])
