@@ -126,7 +126,7 @@ def test_an_edited_manifest_is_refused(tmp_path, tiny_bundle):
 def test_a_tampered_zip_is_refused(tmp_path, tiny_data):
     import zipfile
 
-    train_bundle(tiny_data, TEST_MODEL, setup="random", out=tmp_path / "b.zip")
+    train_bundle(tiny_data, TEST_MODEL, setup="all2all", out=tmp_path / "b.zip")
     with zipfile.ZipFile(tmp_path / "b.zip") as zf:
         members = {n: zf.read(n) for n in zf.namelist()}
     data = bytearray(members["model.skops"])
@@ -188,8 +188,11 @@ def test_manifest_describes_training_and_validation(tiny_bundle):
     assert m["model_name"] == TEST_MODEL and m["input"] == "features"
     assert m["features"] == list(FEATURES)
     assert m["training"]["setup"] == "virgo2fornax"
-    assert set(m["training"]["train"]) == {"Virgo"} and set(m["training"]["validation"]) == {"Fornax"}
-    assert m["training"]["validation"]["Fornax"]["n_sources"] == 240
+    assert set(m["training"]["train"]) == {"Virgo"} and set(m["training"]["validation"]) == {"Virgo"}
+    assert set(m["training"]["test"]) == {"Fornax"} and m["training"]["test"]["Fornax"]["n_sources"] == 240
+    # 95:5 train/validation inside Virgo; training rows with NaN photometry are dropped.
+    n_virgo = m["training"]["train"]["Virgo"]["n_sources"] + m["training"]["validation"]["Virgo"]["n_sources"]
+    assert 220 < n_virgo < 240
     assert 0.5 < m["validation_metrics"]["pooled"]["roc_auc"] <= 1.0
     assert m["threshold"] == 0.5
     assert m["globsml_version"]
@@ -197,8 +200,8 @@ def test_manifest_describes_training_and_validation(tiny_bundle):
 
 
 def test_same_seed_same_bundle_model(tmp_path, tiny_data, tiny_table):
-    a = train_bundle(tiny_data, TEST_MODEL, setup="random", seed=5)
-    b = train_bundle(tiny_data, TEST_MODEL, setup="random", seed=5)
+    a = train_bundle(tiny_data, TEST_MODEL, setup="all2all", seed=5)
+    b = train_bundle(tiny_data, TEST_MODEL, setup="all2all", seed=5)
     np.testing.assert_array_equal(a.predict_proba(tiny_table), b.predict_proba(tiny_table))
     assert a.metrics == b.metrics
 

@@ -15,7 +15,7 @@ def test_train_then_predict(tmp_path, tiny_data, tiny_table, capsys):
     assert main(["train", "--data", str(tiny_data), "--model", TEST_MODEL, "--setup", "fornax2virgo",
                  "--out", str(bundle), "--seed", "1"]) == 0
     out = capsys.readouterr().out
-    assert "validation (fornax2virgo)" in out and "roc_auc=" in out
+    assert "test part of fornax2virgo" in out and "roc_auc=" in out
     assert load_bundle(bundle).training["train"].keys() == {"Fornax"}
     assert main(["predict", "--model", str(bundle), "--data", str(tiny_data), "--out", str(tmp_path / "c.fits")]) == 0
     out = capsys.readouterr().out
@@ -51,7 +51,7 @@ def test_predict_dask_engine(tmp_path, tiny_bundle, tiny_table, capsys):
         (["predict", "--model", "{bundle}", "--table", "{table}", "--out", "{tmp}/c.xlsx"], "unknown catalogue format"),
         (["predict", "--model", "{bundle}", "--data", "{tmp}", "--out", "{tmp}/o", "--engine", "dask"],
          "--engine dask reads a partitioned catalogue"),
-        (["train", "--data", "{data}", "--model", "nope", "--setup", "random", "--out", "{tmp}/b"], "unknown model 'nope'"),
+        (["train", "--data", "{data}", "--model", "nope", "--setup", "all2all", "--out", "{tmp}/b"], "unknown model 'nope'"),
     ],
 )
 def test_user_mistakes_exit_2_with_one_line(tmp_path, tiny_bundle, tiny_data, tiny_table, capsys, argv, message):

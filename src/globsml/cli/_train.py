@@ -9,7 +9,8 @@ def register(subparsers):
         "train",
         help="train a model under a set-up and save a bundle for `globsml predict`",
         description=(
-            "Fit a registered model on the training part of a set-up, validate it on the rest and "
+            "Fit a registered model on the training part of a set-up (validation part for early "
+            "stopping where the model uses one), evaluate it on the test part and "
             "save a bundle: the fitted model with its preprocessing (skops / CatBoost / torch state, "
             "never a pickle), the feature list, the training data's description, the validation "
             "metrics, the threshold and the globsml version, with sha256 hashes of every member. "
@@ -19,7 +20,8 @@ def register(subparsers):
     parser.add_argument("--data", required=True, metavar="DIR", help="labelled data directory (table with pGC)")
     parser.add_argument("--model", required=True, metavar="NAME", help="registry name (forest, hgb, catboost, cnn, ...)")
     parser.add_argument("--setup", required=True, metavar="SETUP",
-                        help="virgo2fornax, fornax2virgo (train on one cluster, validate on the other) or random")
+                        help="all2all (random 76:4:20 split), virgo2fornax or fornax2virgo "
+                             "(train on one cluster, test on the other)")
     parser.add_argument("--out", required=True, metavar="BUNDLE", help="bundle directory or .zip file to write")
     parser.add_argument("--seed", type=int, default=0, help="seed of the model and the split (default 0)")
     parser.add_argument("--threshold", type=float, default=0.5,
@@ -37,6 +39,6 @@ def run(args):
                           threshold=args.threshold, quick=args.quick, progress=True)
     pooled = bundle.metrics.get("pooled", {})
     shown = ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in pooled.items())
-    print(f"validation ({bundle.training['setup']}): {shown}")
+    print(f"metrics on the test part of {bundle.training['setup']}: {shown}")
     print(f"bundle written to {bundle.path}")
     return 0

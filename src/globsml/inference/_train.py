@@ -1,5 +1,7 @@
 """Train a registered model under a set-up and save it as a bundle."""
 
+import inspect
+
 import numpy as np
 
 from .._errors import GlobsmlError
@@ -9,30 +11,28 @@ from ._predict import evaluate_predictions, metrics_summary
 
 __all__ = ["train_bundle", "SETUPS"]
 
-#: Set-ups that train_bundle understands without :mod:`globsml.experiments`:
-#: train on one cluster, validate on the other, or a stratified random split.
-SETUPS = ("virgo2fornax", "fornax2virgo", "random")
+#: Set-ups a bundle can be trained under (those of :mod:`globsml.experiments`
+#: that give one model): All2All (random 76:4:20 split, seeded) and
+#: Cluster2Cluster (train on one cluster, test on the other).
+SETUPS = ("all2all", "virgo2fornax", "fornax2virgo")
 
 
 def _split(ds, setup, seed):
-    """Positions of the training and validation rows of a set-up."""
-    key = str(setup).lower().replace("_", "").replace("-", "")
-    if key in ("virgo2fornax", "fornax2virgo"):
-        train_c, val_c = ("Virgo", "Fornax") if key == "virgo2fornax" else ("Fornax", "Virgo")
-        train = np.flatnonzero(ds.cluster == train_c)
-        val = np.flatnonzero(ds.cluster == val_c)
-    elif key == "random":
-        from sklearn.model_selection import train_test_split
+    """The set-up's :class:`globsml.experiments.Split` (train, validation, test rows)."""
+    from ..experiments import all2all_split, cluster2cluster_split
 
-        idx = np.arange(len(ds))
-        train, val = train_test_split(idx, test_size=0.25, random_state=seed, stratify=ds.y)
-        train, val = np.sort(train), np.sort(val)
+    key = str(setup).lower()
+    if key == "all2all":
+        split = all2all_split(len(ds), seed=seed)
+    elif key in ("virgo2fornax", "fornax2virgo"):
+        split = cluster2cluster_split(ds.cluster, train_cluster="Virgo" if key == "virgo2fornax" else "Fornax",
+                                      seed=seed)
     else:
-        raise GlobsmlError(f"unknown set-up {setup!r}; known set-ups: {', '.join(SETUPS)}")
-    for what, rows, cl in (("training", train, setup), ("validation", val, setup)):
-        if len(rows) == 0:
-            raise GlobsmlError(f"{ds.name or 'data'}: set-up {cl!r} leaves no {what} sources")
-    return train, val
+        raise GlobsmlError(f"unknown set-up {setup!r} for a bundle; known set-ups: {', '.join(SETUPS)}")
+    for what in ("train", "test"):
+        if len(getattr(split, what)) == 0:
+            raise GlobsmlError(f"{ds.name or 'data'}: set-up {setup!r} leaves no {what} sources")
+    return split
 
 
 def _describe(ds, rows):
@@ -51,14 +51,9 @@ def _describe(ds, rows):
 
 def _complete(ds, rows):
     """Training rows the published preprocessing keeps (no NaN photometry)."""
-    try:
-        from ..preprocessing import complete_rows
-    except ImportError:  # pragma: no cover - preprocessing is part of globsml
-        return rows
-    keep = np.asarray(complete_rows(ds.sources.iloc[rows]))
-    if keep.dtype == bool:
-        return rows[keep]
-    return rows[np.isin(np.arange(len(rows)), keep)] if keep.size and keep.max() < len(rows) else rows
+    from ..preprocessing import complete_rows
+
+    return rows[np.asarray(complete_rows(ds.sources.iloc[rows]), dtype=bool)]
 
 
 def _inputs(ds, rows, kind):
@@ -79,8 +74,11 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=F
         A registry name (``"forest"``, ``"hgb"``, ``"cnn"``...). A published
         pretrained network is not refitted, only validated and bundled.
     setup : str
-        ``"virgo2fornax"``, ``"fornax2virgo"`` (train on one cluster,
-        validate on the other) or ``"random"`` (stratified 75/25 split).
+        ``"all2all"`` (random 76:4:20 train/validation/test split),
+        ``"virgo2fornax"`` or ``"fornax2virgo"`` (train 95:5 on one
+        cluster, test on the other), as :mod:`globsml.experiments`. Models
+        whose ``fit`` takes ``eval_set`` get the validation part; the
+        bundle's metrics are those of the test part.
     seed : int
         Seed of the model and the split; same seed, same bundle.
     out : str or Path, optional
@@ -105,13 +103,19 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=F
     if not ds.labelled:
         raise GlobsmlError(f"{ds.name or 'data'}: training needs labels (a pGC column)")
     spec = model_spec(model)
-    train, val = _split(ds, setup, seed)
+    split = _split(ds, setup, seed)
+    train, val, test = split.train, split.validation, split.test
     if spec.input == "features":
         train = _complete(ds, train)
     estimator = make_model(model, random_state=seed, quick=quick, **dict(params or {}))
     y = ds.y
+    if len(np.unique(y[train])) < 2:
+        raise GlobsmlError(f"{ds.name or 'data'}: the training part of {setup!r} holds only one class")
     if not getattr(estimator, "pretrained", False):  # published networks are only validated
-        estimator.fit(_inputs(ds, train, spec.input), y[train])
+        fit_kw = {}
+        if len(val) and "eval_set" in inspect.signature(estimator.fit).parameters:
+            fit_kw["eval_set"] = (_inputs(ds, val, spec.input), y[val])
+        estimator.fit(_inputs(ds, train, spec.input), y[train], **fit_kw)
     bundle = Bundle(
         estimator,
         input=spec.input,
@@ -119,10 +123,10 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=F
         features=list(FEATURES),
         threshold=threshold,
     )
-    p_val = bundle.predict_proba(_inputs(ds, val, spec.input), progress=progress)
-    val_sources = ds.sources.iloc[val]
-    metrics = evaluate_predictions(y[val], p_val, galaxy=val_sources["galaxy"].to_numpy(),
-                                   ids=val_sources["ID"].to_numpy(), threshold=threshold)
+    p_test = bundle.predict_proba(_inputs(ds, test, spec.input), progress=progress)
+    test_sources = ds.sources.iloc[test]
+    metrics = evaluate_predictions(y[test], p_test, galaxy=test_sources["galaxy"].to_numpy(),
+                                   ids=test_sources["ID"].to_numpy(), threshold=threshold)
     bundle.metrics = metrics_summary(metrics)
     bundle.training = {
         "data": str(ds.name),
@@ -132,6 +136,7 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=F
         "params": dict(params or {}),
         "train": _describe(ds, train),
         "validation": _describe(ds, val),
+        "test": _describe(ds, test),
     }
     if out is not None:
         bundle.save(out)
