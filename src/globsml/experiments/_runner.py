@@ -1,0 +1,309 @@
+"""Run the grid of models x set-ups x seeds, resumably, and report it."""
+
+import hashlib
+import inspect
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from .._errors import GlobsmlError
+from .._io import atomic_path
+from ..data import FEATURES, GCDataset, load_dataset
+from ..models import final_estimator, make_model, model_names, model_spec
+from ..preprocessing import complete_rows
+from ._setups import LGO_FOLDS, SETUPS, resolve_setups, setup_runs
+
+__all__ = ["run_benchmark", "BenchmarkResult", "DEFAULT_MODELS", "DEFAULT_SETUPS", "load_runs"]
+
+#: The models of the benchmark by default: the publication's tabular models
+#: and the two beyond it (the neural ones are opt-in: ``models=[..., "cnn"]``).
+DEFAULT_MODELS = ("logistic", "svm-linear", "svm-rbf", "knn", "1nn", "tree", "forest", "adaboost",
+                  "catboost", "hgb", "calibrated-forest")
+#: Every set-up: All2All, both Cluster2Cluster directions, leave-galaxies-out.
+DEFAULT_SETUPS = tuple(SETUPS)
+
+#: Columns of each run's ``predictions.csv``.
+PREDICTION_COLUMNS = ("galaxy", "ID", "cluster", "y_true", "p_gc")
+#: Bump when the meaning of a stored run changes, so old runs are recomputed.
+_RUN_FORMAT = 1
+
+
+@dataclass
+class BenchmarkResult:
+    """What :func:`run_benchmark` produced (everything is also on disk under ``out``).
+
+    Attributes
+    ----------
+    out : Path
+    table : pandas.DataFrame
+        One row per (model, set-up): mean and std over runs of every metric.
+    runs : pandas.DataFrame
+        One row per (model, set-up, seed): pooled metrics, sizes, timings.
+    per_galaxy : pandas.DataFrame
+        Metrics per galaxy of every run.
+    errors : pandas.DataFrame
+        model, setup, seed, galaxy, ID, kind (FN/FP/TP), p_gc.
+    computed, skipped : int
+        Runs computed now, and runs found finished on disk (resumed).
+    files : dict of str to Path
+        The written tables, figures and the HTML report.
+    """
+
+    out: Path
+    table: pd.DataFrame
+    runs: pd.DataFrame
+    per_galaxy: pd.DataFrame
+    errors: pd.DataFrame
+    computed: int = 0
+    skipped: int = 0
+    files: dict = field(default_factory=dict)
+
+
+def _as_dataset(data):
+    if isinstance(data, GCDataset):
+        return data
+    return load_dataset(data)
+
+
+def _data_digest(data, needs_features, needs_images):
+    """A fingerprint of the labels and inputs, so a resumed run on other data is recomputed."""
+    h = hashlib.sha256()
+    src = data.sources
+    h.update(str(len(src)).encode())
+    h.update("\0".join(src["galaxy"].astype(str)).encode())
+    h.update(np.ascontiguousarray(src["ID"].to_numpy(dtype=np.int64)).tobytes())
+    h.update(np.ascontiguousarray(data.y).tobytes())
+    if needs_features:
+        h.update(np.ascontiguousarray(data.features().to_numpy(dtype=np.float64)).tobytes())
+    if needs_images:
+        for g in sorted(data.image_files):
+            p = Path(data.image_files[g])
+            h.update(f"{g}:{p.stat().st_size}".encode())
+    return h.hexdigest()
+
+
+def _run_key(digest, model, setup, seed, quick, n_folds):
+    text = json.dumps([_RUN_FORMAT, digest, model, setup, int(seed), bool(quick), int(n_folds)])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def run_dir(out, setup, model, seed):
+    """Where one run's files live: ``out/runs/<setup>/<model>/run<seed>/``."""
+    return Path(out) / "runs" / setup / model / f"run{int(seed)}"
+
+
+def _finished(path, key):
+    meta = path / "run.json"
+    if not meta.is_file() or not (path / "predictions.csv").is_file():
+        return False
+    try:
+        return json.loads(meta.read_text()).get("key") == key
+    except (OSError, ValueError):
+        return False
+
+
+def _inputs(data, spec, rows, features):
+    if spec.input == "images":
+        return data.images(rows)
+    return features.iloc[rows]
+
+
+def _fit_accepts_eval_set(model):
+    try:
+        return "eval_set" in inspect.signature(model.fit).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _importances(model):
+    est = final_estimator(model)
+    imp = getattr(est, "feature_importances_", None)
+    if imp is None:
+        return None
+    imp = np.asarray(imp, dtype=float)
+    if imp.shape != (len(FEATURES),) or not np.isfinite(imp).all():
+        return None
+    total = imp.sum()
+    return imp / total if total > 0 else imp
+
+
+def _run_one(data, features, y, name, setup, seed, split, *, quick, path, key):
+    """Fit, predict and store one (model, set-up, seed); return its run record."""
+    spec = model_spec(name)
+    train = split.train
+    if spec.input == "features":
+        # Published: training rows with NaN photometry are dropped; test rows are imputed.
+        train = train[complete_rows(features.iloc[train])]
+    if len(np.unique(y[train])) < 2:
+        raise GlobsmlError(
+            f"{SETUPS[setup]} run {seed}: the training set ({len(train)} sources) holds only one "
+            "class; the data need GCs and non-GCs"
+        )
+    model = make_model(name, random_state=seed, quick=quick)
+    fit_kw = {}
+    if len(split.validation) and _fit_accepts_eval_set(model):
+        fit_kw["eval_set"] = (_inputs(data, spec, split.validation, features), y[split.validation])
+    t0 = time.perf_counter()
+    model.fit(_inputs(data, spec, train, features), y[train], **fit_kw)
+    t1 = time.perf_counter()
+    p_gc = np.asarray(model.predict_proba(_inputs(data, spec, split.test, features)))[:, 1]
+    t2 = time.perf_counter()
+    src = data.sources.iloc[split.test]
+    pred = pd.DataFrame({
+        "galaxy": src["galaxy"].to_numpy(), "ID": src["ID"].to_numpy(),
+        "cluster": src["cluster"].to_numpy(), "y_true": y[split.test], "p_gc": p_gc,
+    })
+    path.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path / "predictions.csv") as tmp:
+        pred.to_csv(tmp, index=False, float_format="%.6g")
+    imp = _importances(model) if spec.input == "features" else None
+    if imp is not None:
+        with atomic_path(path / "importances.csv") as tmp:
+            pd.DataFrame({"feature": FEATURES, "importance": imp}).to_csv(tmp, index=False)
+    record = {
+        "key": key, "model": name, "setup": setup, "seed": int(seed), "quick": bool(quick),
+        "n_train": int(len(train)), "n_validation": int(len(split.validation)),
+        "n_test": int(len(split.test)), "fit_s": round(t1 - t0, 3), "predict_s": round(t2 - t1, 3),
+    }
+    # run.json last: its presence (with the right key) marks the run as finished.
+    with atomic_path(path / "run.json") as tmp:
+        tmp.write_text(json.dumps(record, indent=1))
+    return record
+
+
+def _check_models(models, data):
+    names = list(DEFAULT_MODELS) if models is None else list(models)
+    if names == ["all"]:
+        # Every trainable model; the published-* networks are trained already.
+        names = [n for n in model_names() if not n.startswith("published-")]
+    out = []
+    for n in names:
+        spec = model_spec(n)  # clear error for unknown names
+        if spec.input == "images" and not data.has_images:
+            raise GlobsmlError(
+                f"model {n!r} needs cut-outs, but {data.name or 'the data'} has no ImageData/ "
+                "for every galaxy; leave it out of --models"
+            )
+        if spec.input == "features" and not data.has_table:
+            raise GlobsmlError(
+                f"model {n!r} needs the feature table, but {data.name or 'the data'} has none; "
+                "compute it with `globsml features` or choose image models"
+            )
+        if n not in out:
+            out.append(n)
+    return out
+
+
+def load_runs(out, *, models=None, setups=None):
+    """Read the finished runs under ``out/runs``: (records, {(model, setup, seed): predictions})."""
+    records, preds = [], {}
+    for meta in sorted(Path(out).glob("runs/*/*/run*/run.json")):
+        rec = json.loads(meta.read_text())
+        if models is not None and rec["model"] not in models:
+            continue
+        if setups is not None and rec["setup"] not in setups:
+            continue
+        records.append(rec)
+        preds[(rec["model"], rec["setup"], rec["seed"])] = pd.read_csv(
+            meta.parent / "predictions.csv", dtype={"galaxy": str, "cluster": str})
+    return records, preds
+
+
+def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=False, progress=True,
+                  n_folds=LGO_FOLDS, threshold=0.5, report=True, on_run_done=None):
+    """Train and evaluate every model in every set-up; write tables, figures and a report.
+
+    Each finished (model, set-up, seed) is stored under
+    ``out/runs/<setup>/<model>/run<seed>/`` (``predictions.csv`` of the test
+    sources, ``run.json``, ``importances.csv`` where the model has them),
+    written atomically; a later call with the same ``out`` skips the runs
+    that are there (same data, same ``quick``), so an interrupted benchmark
+    resumes where it stopped.
+
+    Parameters
+    ----------
+    data : GCDataset, str, Path or None
+        Labelled data; ``None`` is the embedded default (the mock survey).
+    models : sequence of str, optional
+        Registry names (:data:`DEFAULT_MODELS` by default; ``["all"]`` is every
+        trainable registered model). Tabular models get the 29 raw features
+        (training rows with NaN photometry dropped), image models the
+        cut-outs. Models whose ``fit`` takes ``eval_set`` get the validation
+        split.
+    setups : sequence of str, optional
+        Set-up names or aliases (``all2all``, ``virgo2fornax``,
+        ``fornax2virgo``, ``cluster2cluster``, ``lgo``, ``all``); all by default.
+    seeds : int
+        Number of All2All seeds (0..seeds-1); see :func:`setup_runs`.
+    out : str or Path
+        Output directory.
+    quick : bool
+        Use the models' ``--quick`` profiles (fewer trees/iterations).
+    progress : bool
+        Show a tqdm progress bar.
+    n_folds : int
+        Leave-galaxies-out folds.
+    threshold : float
+        ``p_gc > threshold`` is a predicted GC.
+    report : bool
+        Write the tables, figures and HTML report (:func:`write_report`).
+    on_run_done : callable, optional
+        Called with each newly computed run's record (a dict) once it is
+        stored (a hook for progress reporting and tests).
+
+    Returns
+    -------
+    BenchmarkResult
+    """
+    from ._report import collect, write_report
+
+    data = _as_dataset(data)
+    if not data.labelled:
+        raise GlobsmlError(f"{data.name or 'data'}: the benchmark needs labels (a pGC column)")
+    setups = resolve_setups(DEFAULT_SETUPS if setups is None else setups)
+    names = _check_models(models, data)
+    y = data.y
+    features = data.features() if any(model_spec(n).input == "features" for n in names) else None
+    digest = _data_digest(data, features is not None,
+                          any(model_spec(n).input == "images" for n in names))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    plan = []
+    for setup in setups:
+        for seed, split in setup_runs(setup, data, seeds=seeds, n_folds=n_folds):
+            for name in names:
+                plan.append((setup, seed, split, name))
+    config = {"data": data.name, "n_sources": len(data), "models": names, "setups": setups,
+              "seeds": int(seeds), "n_folds": int(n_folds), "quick": bool(quick),
+              "threshold": float(threshold)}
+    with atomic_path(out / "config.json") as tmp:
+        tmp.write_text(json.dumps(config, indent=1))
+
+    computed = skipped = 0
+    bar = tqdm(plan, desc="benchmark", unit="run", disable=not progress)
+    for setup, seed, split, name in bar:
+        bar.set_postfix_str(f"{name} {SETUPS[setup]} {seed}")
+        path = run_dir(out, setup, name, seed)
+        key = _run_key(digest, name, setup, seed, quick, n_folds)
+        if _finished(path, key):
+            skipped += 1
+            continue
+        record = _run_one(data, features, y, name, setup, seed, split, quick=quick, path=path, key=key)
+        computed += 1
+        if on_run_done is not None:
+            on_run_done(record)
+    bar.close()
+
+    records, preds = load_runs(out, models=names, setups=setups)
+    keys = {_run_key(digest, n, s, k, quick, n_folds) for s, k, _, n in plan}
+    records = [r for r in records if r["key"] in keys]
+    result = collect(records, preds, threshold=threshold, out=out, models=names, setups=setups)
+    result.computed, result.skipped = computed, skipped
+    if report:
+        result.files = write_report(result, config=config)
+    return result

@@ -1,0 +1,103 @@
+"""run_benchmark: outputs, resume after interruption, determinism, errors."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from globsml import GlobsmlError
+from globsml.experiments import run_benchmark
+
+FAST = dict(models=["logistic", "tree"], seeds=2, n_folds=3, quick=True, progress=False)
+
+
+class Stop(Exception):
+    pass
+
+
+def test_outputs(tiny_data, tmp_path):
+    r = run_benchmark(tiny_data, out=tmp_path, **FAST)
+    # 2 models x (2 All2All + 1 + 1 + 3 folds)
+    assert r.computed == 14 and r.skipped == 0
+    assert list(r.table[["model", "setup"]].itertuples(index=False, name=None))[:3] == [
+        ("logistic", "all2all"), ("tree", "all2all"), ("logistic", "virgo2fornax")]
+    assert (r.table["n_runs"].to_numpy() == [2, 2, 1, 1, 1, 1, 3, 3]).all()
+    for name in ("results.csv", "results.md", "runs.csv", "per_galaxy.csv", "per_galaxy.md",
+                 "errors.csv", "roc_all2all.png", "fdr_tpr_lgo.png", "summary.png",
+                 "importance.png", "report.html"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    errors = pd.read_csv(tmp_path / "errors.csv")
+    assert list(errors.columns) == ["model", "setup", "seed", "galaxy", "ID", "kind", "p_gc"]
+    assert set(errors["kind"]) <= {"FN", "FP", "TP"}
+    # The error list agrees with the pooled counts of each run.
+    runs = pd.read_csv(tmp_path / "runs.csv")
+    row = runs[(runs.model == "tree") & (runs.setup == "virgo2fornax")].iloc[0]
+    sub = errors[(errors.model == "tree") & (errors.setup == "virgo2fornax")]
+    assert (sub.kind == "TP").sum() == row.n_found and (sub.kind == "FP").sum() == row.n_fake
+    assert (sub.kind == "FN").sum() == row.n_gcs - row.n_found
+    # Cluster2Cluster tests on the whole other cluster.
+    assert row.n_sources == 180
+    # A mean of the runs is what the table says.
+    a2a = r.runs[(r.runs.model == "logistic") & (r.runs.setup == "all2all")]
+    t = r.table.set_index(["model", "setup"]).loc[("logistic", "all2all")]
+    assert t["tpr_mean"] == pytest.approx(a2a["tpr"].mean())
+    assert t["tpr_std"] == pytest.approx(a2a["tpr"].std(ddof=1))
+    html = (tmp_path / "report.html").read_text()
+    assert html.count("data:image/png;base64,") >= 10 and "src=\"http" not in html
+    assert "importance" in (tmp_path / "importances.csv").read_text()  # the tree has importances
+    md = (tmp_path / "results.md").read_text()
+    assert "| logistic | All2All | 2 |" in md and "AUC(FDR,TPR)" in md
+    # Training rows with NaN photometry are dropped (5 rows have NaN m3_g).
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    assert cfg["models"] == ["logistic", "tree"] and cfg["quick"] is True
+
+
+def test_resume_after_interruption(tiny_data, tmp_path):
+    done = []
+
+    def stop_after_first(record):
+        done.append(record)
+        raise Stop
+
+    with pytest.raises(Stop):
+        run_benchmark(tiny_data, out=tmp_path, on_run_done=stop_after_first, **FAST)
+    assert len(done) == 1
+    first = done[0]
+    again = []
+    r = run_benchmark(tiny_data, out=tmp_path, on_run_done=again.append, **FAST)
+    assert r.skipped == 1 and r.computed == 13
+    assert (first["model"], first["setup"], first["seed"]) not in {
+        (x["model"], x["setup"], x["seed"]) for x in again}
+    # Nothing half-written is left behind.
+    assert not list(tmp_path.rglob("*.tmp*"))
+    # A third call computes nothing; another profile (quick=False) recomputes.
+    r3 = run_benchmark(tiny_data, out=tmp_path, report=False, **FAST)
+    assert (r3.computed, r3.skipped) == (0, 14)
+    r4 = run_benchmark(tiny_data, out=tmp_path, report=False,
+                       **{**FAST, "quick": False, "setups": ["fornax2virgo"]})
+    assert (r4.computed, r4.skipped) == (2, 0)
+
+
+def test_same_seed_same_table(tiny_data, tmp_path):
+    kw = {**FAST, "models": ["forest"], "setups": ["all2all", "virgo2fornax"]}
+    a = run_benchmark(tiny_data, out=tmp_path / "a", **kw).table
+    b = run_benchmark(tiny_data, out=tmp_path / "b", **kw).table
+    pd.testing.assert_frame_equal(a, b)
+    assert (tmp_path / "a" / "results.md").read_text() == (tmp_path / "b" / "results.md").read_text()
+    c = run_benchmark(tiny_data, out=tmp_path / "c", report=False, **{**kw, "seeds": 3}).table
+    assert not np.allclose(a["tpr_mean"], c["tpr_mean"])
+
+
+def test_clear_errors(tiny_data, tmp_path):
+    with pytest.raises(GlobsmlError, match="unknown model 'nope'"):
+        run_benchmark(tiny_data, out=tmp_path, models=["nope"], progress=False)
+    with pytest.raises(GlobsmlError, match="needs cut-outs"):
+        run_benchmark(tiny_data, out=tmp_path, models=["cnn"], progress=False)
+    virgo = tiny_data.in_cluster("Virgo")
+    with pytest.raises(GlobsmlError, match="no Fornax sources"):
+        run_benchmark(virgo, out=tmp_path, models=["logistic"], setups=["cluster2cluster"],
+                      progress=False)
+    unlabelled = type(tiny_data)(tiny_data.sources.drop(columns="pGC"), name="u")
+    with pytest.raises(GlobsmlError, match="needs labels"):
+        run_benchmark(unlabelled, out=tmp_path, progress=False)
