@@ -15,7 +15,7 @@ from .._version import __version__
 __all__ = ["main", "build_parser"]
 
 #: Subcommand modules, in the order ``globsml --help`` lists them.
-COMMANDS = ("validate", "fetch", "features", "extract", "mock", "train", "predict", "detect", "explain")
+COMMANDS = ("validate", "fetch", "features", "extract", "mock", "benchmark", "train", "predict", "detect", "explain")
 
 
 def build_parser():
