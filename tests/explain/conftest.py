@@ -56,7 +56,7 @@ def synthetic_dir(tmp_path_factory):
 class TinyCNN:
     """A small torch CNN on (n, 2, 20, 20) cut-outs, trained for a few epochs."""
 
-    def __init__(self, random_state=0, epochs=60):
+    def __init__(self, random_state=0, epochs=30):
         self.random_state = random_state
         self.epochs = epochs
 
@@ -64,6 +64,7 @@ class TinyCNN:
         import torch
 
         torch.manual_seed(self.random_state)
+        torch.set_num_threads(1)  # tiny tensors: threads only add overhead on a shared machine
         self.module_ = torch.nn.Sequential(
             torch.nn.Conv2d(2, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveMaxPool2d(1),
             torch.nn.Flatten(), torch.nn.Linear(4, 1),

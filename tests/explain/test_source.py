@@ -30,10 +30,30 @@ def test_training_side_is_the_other_cluster(data):
     training, note = training_side(data, "FCC1")
     assert set(training.galaxies) == {"VCC1", "VCC2"}
     assert "Virgo" in note
-    training, _ = training_side(data, "FCC1", setup="fornax2virgo")
-    assert set(training.galaxies) == {"FCC2"}  # the source's galaxy is left out
+    assert "FCC1" not in training.galaxies and "VCC1" in training.galaxies
     with pytest.raises(GlobsmlError, match="unknown set-up"):
         training_side(data, "FCC1", setup="nonsense")
+
+
+def test_training_side_of_benchmark_setups(data):
+    from globsml.experiments import setup_runs
+
+    # As `globsml benchmark` trains: the training part of the set-up's run.
+    training, note = training_side(data, "VCC1", setup="fornax2virgo")
+    (_, split), = setup_runs("fornax2virgo", data)
+    assert len(training) == len(split.train) and set(training.galaxies) == {"FCC1", "FCC2"}
+    assert "Fornax2Virgo" in note
+    with pytest.raises(GlobsmlError, match="training part of fornax2virgo"):
+        training_side(data, "FCC1", setup="fornax2virgo", id=1)
+    # lgo: the fold whose test part holds the source.
+    training, note = training_side(data, "FCC2", setup="lgo", id=4, n_folds=2)
+    assert "FCC2" not in training.galaxies
+    # all2all: run `seed`; its test sources are never in its training part.
+    runs = dict(setup_runs("all2all", data, seeds=2))
+    row = int(runs[1].test[0])
+    galaxy, ident = data.sources["galaxy"].iloc[row], int(data.sources["ID"].iloc[row])
+    training, note = training_side(data, galaxy, setup="all2all", seed=1, id=ident)
+    assert len(training) == len(runs[1].train) and "run 1" in note
 
 
 def test_tabular_registry_model(data):

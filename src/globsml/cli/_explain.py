@@ -41,11 +41,14 @@ def register(subparsers):
     what.add_argument("--errors", metavar="RUN_DIR", help="explain all FP and FN of a benchmark run")
     p.add_argument("--model", metavar="M",
                    help="registry name, published model name or bundle path (with --errors: only this model)")
-    p.add_argument("--data", metavar="DIR", help="data directory, image folder or table (default: the mock survey)")
+    p.add_argument("--data", metavar="DIR",
+                   help="data directory, image folder or table (default: the mock survey; with --errors "
+                        "the data of the run's config.json)")
     p.add_argument("--out", metavar="PATH",
                    help="figure file (default explain_GALAXY_ID_MODEL.png); with --errors a folder "
                         "(default RUN_DIR/explain)")
-    p.add_argument("--setup", metavar="SETUP", help="train on this set-up's training side: virgo2fornax or fornax2virgo")
+    p.add_argument("--setup", metavar="SETUP", help="train as `globsml benchmark` does in this set-up (virgo2fornax, fornax2virgo, "
+                        "all2all with run --seed, lgo); default: on the other cluster")
     p.add_argument("--seed", type=int, default=0, help="seed of training and LIME (default 0)")
     p.add_argument("--samples", type=int, default=2000, metavar="N", help="LIME samples (default 2000)")
     p.add_argument("--stability", type=int, default=0, metavar="K",

@@ -55,6 +55,18 @@ def read_errors(run_dir, *, model=None):
     return table.reset_index(drop=True)
 
 
+def _run_config(run_dir):
+    """The benchmark's ``config.json`` (data, quick, n_folds), or {} when absent."""
+    import json
+
+    path = Path(run_dir)
+    path = (path if path.is_dir() else path.parent) / "config.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def _slug(text):
     return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text))
 
@@ -63,17 +75,20 @@ def explain_errors(run_dir, data, out_dir, *, model=None, limit=None, num_sample
                    progress=True):
     """Explain each FP and FN of a benchmark run into ``out_dir`` with an index page.
 
-    Every (model, set-up, seed) is trained once, on the training side of
-    its set-up, with its seed (so it is the model that made the errors, as
-    far as the training is deterministic). Figures already there are kept,
-    so an interrupted run resumes where it stopped.
+    Every (model, set-up, seed) run is retrained once, on the training part
+    of its set-up's split with its seed, as ``globsml benchmark`` trains it
+    (``quick`` and the number of folds are read from the run's
+    ``config.json``), so it is the model that made the errors as far as its
+    training is deterministic. Figures already there are kept, so an
+    interrupted run resumes where it stopped.
 
     Parameters
     ----------
     run_dir : str or Path
         The benchmark run (its ``errors.csv``).
-    data : GCDataset or path
-        The data the benchmark ran on.
+    data : GCDataset, path or None
+        The data the benchmark ran on (None: the ``data`` of the run's
+        ``config.json``, else the mock survey).
     out_dir : str or Path
         Gets ``<model>/<setup>/seed<seed>/<FP|FN>_<galaxy>_<ID>.png`` and
         ``index.html``.
@@ -92,11 +107,17 @@ def explain_errors(run_dir, data, out_dir, *, model=None, limit=None, num_sample
     """
     from tqdm.auto import tqdm
 
+    from ..models import make_model, model_spec
     from ._figures import plot_explanation, save_figure
-    from ._source import _dataset, explain_resolved, resolve_model
+    from ._source import _dataset, _fit, _training_side, explain_resolved
 
     errors = read_errors(run_dir, model=model)
+    config = _run_config(run_dir)
+    if data is None and config.get("data") and Path(config["data"]).exists():
+        data = config["data"]  # the data the benchmark ran on
     data = _dataset(data)
+    quick = bool(config.get("quick", quick))
+    n_folds = config.get("n_folds")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     # Most confident mistakes first: far from the 0.5 threshold.
@@ -105,28 +126,30 @@ def explain_errors(run_dir, data, out_dir, *, model=None, limit=None, num_sample
     if limit is not None:
         errors = errors.groupby(["model", "setup", "seed", "kind"], sort=False).head(int(limit))
     sections, skipped = [], []
+    models = {}  # (model, training note) -> resolved model: each run is trained once
     bar = tqdm(total=len(errors), desc="explaining errors", disable=not progress)
     for (name, setup, seed), group in errors.groupby(["model", "setup", "seed"], sort=False):
         folder = out_dir / _slug(name) / _slug(setup) / f"seed{int(seed)}"
         entries = []
-        todo = [r for r in group.itertuples(index=False)
-                if not (folder / f"{r.kind}_{_slug(r.galaxy)}_{int(r.ID)}.png").is_file()]
-        resolved = None
-        if todo:
-            try:
-                resolved = resolve_model(str(name), data, todo[0].galaxy, setup=str(setup),
-                                         seed=int(seed), quick=quick)
-            except GlobsmlError as exc:
-                skipped.append(f"{name} / {setup} / seed {int(seed)}: {exc}")
-                bar.update(len(group))
-                continue
         for r in group.itertuples(index=False):
             png = folder / f"{r.kind}_{_slug(r.galaxy)}_{int(r.ID)}.png"
             if not png.is_file():
-                expl = explain_resolved(resolved, data, r.galaxy, int(r.ID), seed=int(seed),
+                try:
+                    training, validation, note = _training_side(
+                        data, r.galaxy, setup=str(setup), seed=int(seed), id=int(r.ID), n_folds=n_folds)
+                    key = (str(name), note)
+                    if key not in models:
+                        kind = model_spec(str(name)).input
+                        est = make_model(str(name), random_state=int(seed), quick=quick)
+                        _fit(est, kind, training, validation)
+                        models[key] = (est, kind, str(name), training, note)
+                except GlobsmlError as exc:
+                    skipped.append(f"{name} / {setup} / seed {int(seed)} / {r.galaxy}:{int(r.ID)}: {exc}")
+                    bar.update(1)
+                    continue
+                expl = explain_resolved(models[key], data, r.galaxy, int(r.ID), seed=int(seed),
                                         num_samples=num_samples)
-                fig = plot_explanation(expl)
-                save_figure(fig, png)
+                save_figure(plot_explanation(expl), png)
             entries.append((r.kind, r.galaxy, int(r.ID), float(r.p_gc), png.relative_to(out_dir)))
             bar.update(1)
         sections.append((str(name), str(setup), int(seed), entries))

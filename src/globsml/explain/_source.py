@@ -137,19 +137,28 @@ def find_source(data, galaxy, id):
     return int(hit[0])
 
 
-def training_side(data, galaxy, *, setup=None):
+def training_side(data, galaxy, *, setup=None, seed=0, id=None, n_folds=None):
     """The labelled training data for explaining a source of ``galaxy``.
 
-    ``setup`` ``"virgo2fornax"`` / ``"fornax2virgo"`` trains on that
-    cluster; without one, the model is trained on the cluster the source is
-    NOT in (so that the source is never in the training data). The source's
-    own galaxy is always left out.
+    Without ``setup``, the model is trained on the cluster the source is NOT
+    in, leaving out the source's galaxy (so the source is never in the
+    training data). With a set-up of :mod:`globsml.experiments`
+    (``virgo2fornax``, ``fornax2virgo``, ``all2all``, ``lgo``), the training
+    part of that set-up's run is used, exactly as ``globsml benchmark``
+    trains it: run ``seed`` for all2all, the fold whose test part holds the
+    source for lgo (``id`` needed there).
 
     Returns
     -------
     training : GCDataset
     note : str
     """
+    side = _training_side(data, galaxy, setup=setup, seed=seed, id=id, n_folds=n_folds)
+    return side[0], side[2]
+
+
+def _training_side(data, galaxy, *, setup=None, seed=0, id=None, n_folds=None):
+    """(training, validation or None, note)."""
     from ..data import cluster_of
 
     if not data.labelled:
@@ -157,25 +166,52 @@ def training_side(data, galaxy, *, setup=None):
             f"{data.name or 'data'}: unlabelled (no pGC); a model to train needs labelled data "
             "(give --data a labelled data directory, or use a published or bundled model)"
         )
-    if setup is None:
-        home = cluster_of(galaxy)
-        if home is None:
-            raise GlobsmlError(f"galaxy {galaxy}: unknown cluster; name a --setup")
-        cluster = "Virgo" if home == "Fornax" else "Fornax"
-    else:
-        key = str(setup).lower()
-        if key not in _CLUSTER_SETUPS:
-            raise GlobsmlError(
-                f"unknown set-up {setup!r} for explanations; expected one of {', '.join(_CLUSTER_SETUPS)}"
-            )
-        cluster = _CLUSTER_SETUPS[key]
+    if setup is not None:
+        return _benchmark_side(data, galaxy, str(setup).lower(), seed=seed, id=id, n_folds=n_folds)
+    home = cluster_of(galaxy)
+    if home is None:
+        raise GlobsmlError(f"galaxy {galaxy}: unknown cluster; name a --setup")
+    cluster = "Virgo" if home == "Fornax" else "Fornax"
     mask = (data.cluster == cluster) & (data.sources["galaxy"].to_numpy() != str(galaxy))
     if not mask.any():
         raise GlobsmlError(f"{data.name or 'data'}: no labelled {cluster} sources to train on")
     training = data.select(mask)
     if len(np.unique(training.y)) < 2:
         raise GlobsmlError(f"{data.name or 'data'}: the {cluster} training sources are all of one class")
-    return training, f"{cluster} ({len(training)} sources, {len(training.galaxies)} galaxies)"
+    return training, None, f"{cluster} ({len(training)} sources, {len(training.galaxies)} galaxies)"
+
+
+def _benchmark_side(data, galaxy, setup, *, seed, id, n_folds):
+    """The training part of a benchmark set-up's run, as ``globsml benchmark`` makes it."""
+    try:
+        from ..experiments import LGO_FOLDS, SETUPS, setup_runs
+    except ImportError:  # pragma: no cover - experiments ship with globsml
+        raise GlobsmlError("set-ups need globsml.experiments") from None
+    if setup not in SETUPS:
+        raise GlobsmlError(f"unknown set-up {setup!r}; known set-ups: {', '.join(SETUPS)}")
+    runs = setup_runs(setup, data, seeds=int(seed) + 1, n_folds=n_folds or LGO_FOLDS)
+    if setup == "lgo":
+        if id is None:
+            raise GlobsmlError("the lgo set-up needs the source (GALAXY:ID) to find its fold")
+        row = find_source(data, galaxy, id)
+        chosen = [(k, sp) for k, sp in runs if row in set(sp.test.tolist())]
+        if not chosen:
+            raise GlobsmlError(f"{galaxy}:{id} is in no test fold of lgo")
+        run, split = chosen[0]
+    else:
+        match = [(k, sp) for k, sp in runs if k == int(seed)] or runs[:1]
+        run, split = match[0]
+        if id is not None:
+            row = find_source(data, galaxy, id)
+            if row in set(split.train.tolist()) or row in set(split.validation.tolist()):
+                raise GlobsmlError(
+                    f"{galaxy}:{id} is in the training part of {setup} run {run}; "
+                    "explain it with another --seed or set-up"
+                )
+    training = data.select(split.train)
+    validation = data.select(split.validation) if len(split.validation) else None
+    note = f"{SETUPS[setup]} run {run} ({len(training)} sources)"
+    return training, validation, note
 
 
 def _published_cluster(name):
@@ -187,7 +223,7 @@ def _published_cluster(name):
     return None
 
 
-def resolve_model(model, data, galaxy, *, training=None, setup=None, seed=0, quick=False):
+def resolve_model(model, data, galaxy, *, training=None, setup=None, seed=0, quick=False, id=None, n_folds=None):
     """Turn a registry name, bundle path or fitted estimator into a fitted model.
 
     Returns
@@ -219,11 +255,12 @@ def resolve_model(model, data, galaxy, *, training=None, setup=None, seed=0, qui
         elif training is not None:
             ref = training
         return est, spec.input, text, ref, f"published weights ({cluster or 'see model'} labels)"
+    validation = None
     if training is None:
-        training, note = training_side(data, galaxy, setup=setup)
+        training, validation, note = _training_side(data, galaxy, setup=setup, seed=seed, id=id, n_folds=n_folds)
     else:
         note = f"{training.name} ({len(training)} sources)"
-    _fit(est, spec.input, training)
+    _fit(est, spec.input, training, validation)
     return est, spec.input, text, training, note
 
 
@@ -241,15 +278,28 @@ def _guess_kind(est):
     return "features"
 
 
-def _fit(est, kind, training):
+def _fit(est, kind, training, validation=None):
+    """Fit as ``globsml benchmark`` does: complete training rows, eval_set when the model takes one."""
+    import inspect
+
+    def inputs(ds):
+        return ds.images() if kind == "images" else ds.features()
+
+    kwargs = {}
+    if validation is not None:
+        try:
+            if "eval_set" in inspect.signature(est.fit).parameters:
+                kwargs["eval_set"] = (inputs(validation), validation.y)
+        except (TypeError, ValueError):
+            pass
     y = training.y
     if kind == "images":
-        est.fit(training.images(), y)
+        est.fit(training.images(), y, **kwargs)
         return est
     from ..preprocessing import drop_incomplete
 
     X, y = drop_incomplete(training.features(), y)  # as published: no NaN photometry in training
-    est.fit(X, y)
+    est.fit(X, y, **kwargs)
     return est
 
 
@@ -322,7 +372,7 @@ def explain_source(
     """
     data = _dataset(data)
     find_source(data, galaxy, id)  # a wrong GALAXY:ID fails before any training
-    resolved = resolve_model(model, data, galaxy, training=training, setup=setup, seed=seed, quick=quick)
+    resolved = resolve_model(model, data, galaxy, training=training, setup=setup, seed=seed, quick=quick, id=id)
     return explain_resolved(
         resolved, data, galaxy, id, seed=seed, num_features=num_features, num_samples=num_samples,
         stability_calls=stability_calls, baseline=baseline,
