@@ -80,3 +80,36 @@ def test_background_stats():
     level, rms = background_stats(stack)
     assert np.median(level) == pytest.approx(0.5, abs=0.003)
     assert np.median(rms) == pytest.approx(0.02, rel=0.1)
+
+
+def test_deblending_splits_blends_like_photutils():
+    from scipy import ndimage
+    from photutils.segmentation import deblend_sources
+
+    from globsml.features._segmentation import _gaussian_kernel
+
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[0:20, 0:20]
+    n = 12
+    stack = rng.normal(0, 0.005, (n, 20, 20))
+    for k in range(n):
+        # A central source and a fainter one 3.5-5 px away: one blended segment.
+        sep = rng.uniform(3.5, 6.0)
+        ang = rng.uniform(0, 2 * np.pi)
+        stack[k] += 0.5 * np.exp(-0.5 * ((xx - 10) ** 2 + (yy - 10) ** 2) / 1.0)
+        stack[k] += 0.3 * np.exp(-0.5 * ((xx - 10 - sep * np.cos(ang)) ** 2 + (yy - 10 - sep * np.sin(ang)) ** 2) / 1.0)
+    blended = segment_properties(stack, deblend=False)
+    split = segment_properties(stack, deblend=True)
+    was_split = split["area"] < blended["area"]
+    assert was_split.sum() >= 4
+    assert np.all(np.hypot(split["xcentroid"] - 10, split["ycentroid"] - 10)[was_split] < 0.6)
+    for k in range(n):
+        seg = (blended["segment"][k] | blended["neighbours"][k]).astype(int)
+        smooth = ndimage.convolve(stack[k], _gaussian_kernel(2.0), mode="nearest")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ref = deblend_sources(smooth, SegmentationImage(seg), 3, n_levels=32, contrast=0.001, progress_bar=False)
+        centre = ref.data == ref.data[10, 10]
+        assert (ref.n_labels == 2) == was_split[k]
+        # Same division up to the boundary pixels between the two sources.
+        assert abs(split["area"][k] - centre.sum()) <= 0.15 * centre.sum()
