@@ -59,3 +59,20 @@ def test_failed_write_leaves_the_old_file(tmp_path, catalogue):
         write_catalogue(bad, tmp_path / "c.parquet")
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.csv"]
+
+
+def test_colour_figure(tmp_path, catalogue, tiny_table):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from globsml.inference import plot_candidate_colours
+
+    fig = plot_candidate_colours(catalogue, tiny_table, title="tiny")
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    n_cand = int(catalogue["is_gc"].sum())
+    assert labels == [f"all sources ({len(tiny_table)})", f"GC candidates ({n_cand})"]
+    fig.savefig(tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 1000
+    with pytest.raises(GlobsmlError, match="no column 'g_z'"):
+        plot_candidate_colours(catalogue, tiny_table, column="g_z")

@@ -7,6 +7,7 @@
 - :func:`predict_catalogue` writes candidate catalogues (CSV, FITS, Parquet)
   from a labelled data set, a table alone or cut-outs alone.
 - :func:`detect_candidates` goes from a g/z frame pair to candidates.
+- :func:`plot_candidate_colours` shows the colours of the candidates.
 - :func:`predict_partitions` runs over partitioned Parquet catalogues and
   cut-out stacks on a dask.distributed cluster, partition by partition.
 """
@@ -15,15 +16,17 @@ from ._bundle import *  # noqa: F403
 from ._catalogue import *  # noqa: F403
 from ._dask import *  # noqa: F403
 from ._detect import *  # noqa: F403
+from ._figures import *  # noqa: F403
 from ._predict import *  # noqa: F403
 from ._train import *  # noqa: F403
-from . import _bundle, _catalogue, _dask, _detect, _predict, _train
+from . import _bundle, _catalogue, _dask, _detect, _figures, _predict, _train
 
 __all__ = [
     *_bundle.__all__,
     *_catalogue.__all__,
     *_dask.__all__,
     *_detect.__all__,
+    *_figures.__all__,
     *_predict.__all__,
     *_train.__all__,
 ]
