@@ -131,8 +131,10 @@ class GCMLPClassifier(ClassifierMixin, BaseEstimator):
         (they must be finite).
     random_state : int, default 0
         Seeds weight initialisation, the validation split and shuffling.
-    n_threads : int, optional
-        Torch threads (all usable cores by default).
+    n_threads : int, default 1
+        Torch threads. One: the layers are too small for intra-op
+        parallelism, and a second thread that waits for a busy core made
+        training up to 10x slower on a shared 2-core machine (None: all cores).
     progress : bool, default False
         Show a progress bar over epochs.
 
@@ -150,7 +152,7 @@ class GCMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, *, hidden_layer_sizes=(100, 100), dropout=0.05, lr=1e-3, weight_decay=1e-5,
                  batch_size=500, epochs=60, validation_fraction=0.1, preprocessor="published",
-                 random_state=0, n_threads=None, progress=False):
+                 random_state=0, n_threads=1, progress=False):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.dropout = dropout
         self.lr = lr

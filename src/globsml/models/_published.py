@@ -4,17 +4,17 @@ The published files (``experiments/<name>`` of ``dodo47/GCDetection``) are
 ``torch.save`` pickles of a dict: ``model_state_dict`` (CUDA tensors for the
 CNNs), ``optimizer_state_dict``, the 0-based best ``epoch`` and its
 validation ``tpr``/``fdr`` as numpy float64 scalars. They are read with
-``torch.load(..., weights_only=True)`` after allow-listing exactly the two
-numpy globals those scalars need (``numpy.core.multiarray.scalar`` and
-``numpy.dtype``); CUDA storages are mapped to the CPU. Nothing is ever
+``torch.load(..., weights_only=True)`` after allow-listing exactly the
+numpy globals those float64 scalars need (``numpy.core.multiarray.scalar``,
+``numpy.dtype`` and ``numpy.dtypes.Float64DType``); CUDA storages are mapped to the CPU. Nothing is ever
 unpickled with ``weights_only=False``.
 
-Run ``python -m globsml.models._published DATA_DIR`` for the port check on
-the real Fornax cut-outs (see :func:`published_port_check`).
+The port check (:func:`globsml.models.published_port_check`) runs the
+Virgo-trained network on the real Fornax cut-outs:
+``python -m globsml.models._port_check DATA_DIR``.
 """
 
 import os
-import sys
 import warnings
 from pathlib import Path
 
@@ -64,8 +64,9 @@ def _safe_numpy_globals():
     except ImportError:  # pragma: no cover - numpy < 2
         from numpy.core.multiarray import scalar
     # The files were written with numpy 1.x, which pickled the function under
-    # the name numpy.core.multiarray.scalar; allow it under that name.
-    return [(scalar, "numpy.core.multiarray.scalar"), np.dtype]
+    # the name numpy.core.multiarray.scalar; allow it under that name. The
+    # float64 dtype object is rebuilt through np.dtype and its class.
+    return [(scalar, "numpy.core.multiarray.scalar"), np.dtype, type(np.dtype(np.float64))]
 
 
 def _unwrap_scalar(value):
@@ -97,7 +98,9 @@ def read_published_checkpoint(path):
         with torch.serialization.safe_globals(_safe_numpy_globals()):
             raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise GlobsmlError(f"{path}: not a loadable published network ({str(exc).splitlines()[0]})") from None
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+        why = next((ln for ln in lines if "WeightsUnpickler" in ln or "Unsupported" in ln), lines[0] if lines else "")
+        raise GlobsmlError(f"{path}: not a loadable published network ({why})") from None
     if not isinstance(raw, dict) or "model_state_dict" not in raw:
         raise GlobsmlError(f"{path}: expected a dict with 'model_state_dict', got {type(raw).__name__}")
     return {
@@ -363,32 +366,3 @@ def published_port_check(data_dir, *, path=None, mc_passes=200, random_state=0, 
         rows.append({"galaxy": galaxy, "n_sources": len(cutouts), "published": int(published[galaxy]),
                      "ours": ours, "difference": ours - int(published[galaxy])})
     return pd.DataFrame(rows)
-
-
-def _main(argv=None):
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="python -m globsml.models._published",
-        description="Port check: the published Virgo-trained CNN on the real Fornax cut-outs.",
-    )
-    parser.add_argument("data_dir", help="the real data directory (../shared/gcdata)")
-    parser.add_argument("--mc-passes", type=int, default=200)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    try:
-        result = published_port_check(args.data_dir, mc_passes=args.mc_passes, random_state=args.seed,
-                                      progress=True)
-    except GlobsmlError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(result.to_string(index=False))
-    diff = result["difference"]
-    print(f"\n{len(result)} galaxies; published total {result['published'].sum()}, ours "
-          f"{result['ours'].sum()}; |difference| mean {diff.abs().mean():.2f}, max {diff.abs().max()}; "
-          f"{(diff == 0).sum()} identical")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(_main())

@@ -71,7 +71,10 @@ class GCTabNetClassifier(ClassifierMixin, BaseEstimator):
         Stratified validation share (unless ``fit`` gets an ``eval_set``).
     preprocessor : {"published", None}, default "published"
     random_state : int, default 0
-    n_threads : int, optional
+    n_threads : int, default 1
+        Torch threads. One: the layers are too small for intra-op
+        parallelism, and a second thread that waits for a busy core made
+        training up to 10x slower on a shared 2-core machine (None: all cores).
 
     Attributes
     ----------
@@ -84,7 +87,7 @@ class GCTabNetClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, *, n_steps=5, n_d=10, n_a=10, gamma=1.3, lambda_sparse=1e-3, lr=2e-2,
                  max_epochs=100, patience=15, batch_size=1024, virtual_batch_size=128,
-                 validation_fraction=0.1, preprocessor="published", random_state=0, n_threads=None):
+                 validation_fraction=0.1, preprocessor="published", random_state=0, n_threads=1):
         self.n_steps = n_steps
         self.n_d = n_d
         self.n_a = n_a

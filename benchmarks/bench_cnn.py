@@ -1,0 +1,218 @@
+"""Time the published CNN on 2 cores: training epoch on the full-size mock, prediction throughput.
+
+Targets (issue 5): one training epoch on the full mock (84,929 cut-outs) in under 60 s;
+>= 20,000 cut-outs/s for a single deterministic pass. Also measured: MC dropout (200 passes),
+channels-last memory format, prediction batch sizes, and DataLoader workers against plain tensor
+batching.
+
+Usage: ``nice python benchmarks/bench_cnn.py [--data DIR] [--epoch-fraction 1.0]``.
+Uses the full-size mock when it exists (``--data`` or the default cache); otherwise a synthetic
+array of the same size (noted in the output). Writes ``benchmarks/results/bench_cnn.json``.
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+N_FULL = 84_929
+
+
+def _load_average():
+    try:
+        return list(os.getloadavg())
+    except OSError:  # pragma: no cover
+        return None
+
+
+def _cutouts(data):
+    """(images, labels, description): the full mock if available, else synthetic."""
+    from globsml import load_dataset
+    from globsml.mock import cache_dir
+
+    candidates = [Path(data)] if data else [cache_dir() / "mock-seed0-scale1"]
+    for path in candidates:
+        if (path / "ImageData").is_dir():
+            ds = load_dataset(path)
+            t0 = time.perf_counter()
+            images = ds.images()
+            return images, ds.y if ds.labelled else None, {
+                "data": str(path), "kind": "mock survey", "n": len(images),
+                "load_s": round(time.perf_counter() - t0, 2)}
+    rng = np.random.default_rng(0)
+    images = rng.normal(0, 0.05, size=(N_FULL, 2, 20, 20)).astype(np.float32)
+    images[:, :, 8:12, 8:12] += rng.exponential(1.0, size=(N_FULL, 1, 1, 1)).astype(np.float32)
+    images[rng.random(N_FULL) < 0.02, :, :, :4] = np.nan  # some frames off the detector
+    labels = (rng.random(N_FULL) < 0.2).astype(np.int64)
+    return images, labels, {"data": None, "kind": "synthetic array of the full-mock size (the full mock "
+                            "was not available)", "n": N_FULL}
+
+
+def _best_rate(fn, n, repeats):
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return n / best, best
+
+
+def time_training(images, labels, *, fraction, threads, channels_last=False, batch_size=500):
+    """Seconds for one training epoch (or ``fraction`` of one, extrapolated)."""
+    from globsml.models import _cnn, _torch
+
+    _torch.use_threads(threads)
+    n = int(round(len(images) * fraction))
+    x = _cnn.clean_cutouts(images[:n], 0.0)
+    y = torch.from_numpy(labels[:n].astype(np.float32))
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    gen = _torch.generator(0)
+    net = _cnn.CNNNet()
+    if channels_last:
+        net = net.to(memory_format=torch.channels_last)
+    t0 = time.perf_counter()
+    _torch.train_binary(net, x, y, epochs=1, batch_size=batch_size, lr=1e-3, weight_decay=1e-5,
+                        gen=gen, augment=_cnn.flip_augment, progress=True, desc="epoch")
+    seconds = time.perf_counter() - t0
+    return {"samples": n, "seconds": round(seconds, 2), "samples_per_s": round(n / seconds, 1),
+            "epoch_s_full_mock": round(seconds * N_FULL / n, 1)}
+
+
+def time_dataloader(images, labels, *, threads, n_batches=40, batch_size=500):
+    """Training throughput with plain tensor batching vs a DataLoader with 2 workers."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from globsml.models import _cnn, _torch
+
+    _torch.use_threads(threads)
+    n = n_batches * batch_size
+    x = _cnn.clean_cutouts(images[:n], 0.0)
+    y = torch.from_numpy(labels[:n].astype(np.float32))
+    out = {}
+    for workers in (0, 2):
+        net = _cnn.CNNNet()
+        opt = torch.optim.Adam(net.parameters(), lr=1e-3, weight_decay=1e-5)
+        loss_fn = torch.nn.BCEWithLogitsLoss()
+        loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=True,
+                            num_workers=workers, generator=torch.Generator().manual_seed(0))
+        t0 = time.perf_counter()
+        for xb, yb in loader:
+            opt.zero_grad()
+            loss_fn(net(_cnn.flip_augment(xb, torch.Generator().manual_seed(1))), yb).backward()
+            opt.step()
+        seconds = time.perf_counter() - t0
+        out[f"dataloader_workers_{workers}"] = round(n / seconds, 1)
+    return out
+
+
+def time_prediction(images, *, threads, n, repeats):
+    """Cut-outs per second for one pass and for 200 MC-dropout passes."""
+    from globsml.models import GCCNNClassifier, _cnn, _torch
+
+    _torch.use_threads(threads)
+    x = images[:n]
+    est = GCCNNClassifier(mc_passes=1, random_state=0)
+    est.network_, est.classes_ = _cnn.CNNNet().eval(), np.array([0, 1])
+    out = {}
+    for batch in (1024, 8192):
+        est.set_params(batch_size_predict=batch)
+        rate, _ = _best_rate(lambda: est.predict_proba(x), n, repeats)
+        out[f"single_pass_per_s_batch{batch}"] = round(rate, 1)
+    # the same forward in channels-last memory format
+    net_cl = _cnn.CNNNet().eval().to(memory_format=torch.channels_last)
+    net_cl.load_state_dict(est.network_.state_dict())
+
+    def channels_last():
+        with torch.inference_mode():
+            for s in range(0, n, 8192):
+                xb = _cnn.clean_cutouts(x[s:s + 8192], 0.0).contiguous(memory_format=torch.channels_last)
+                torch.sigmoid(net_cl(xb))
+
+    out["single_pass_channels_last_per_s"] = round(_best_rate(channels_last, n, repeats)[0], 1)
+    # how the time splits: convolutions vs the dense head
+    f = est._features(x, "bench")
+    with torch.inference_mode():
+        head_rate, _ = _best_rate(lambda: est.network_.head(est.network_.hidden(f)), n, repeats)
+    out["dense_head_only_per_s"] = round(head_rate, 1)
+    est.set_params(mc_passes=200, batch_size_predict=8192)
+    out["mc200_per_s"] = round(_best_rate(lambda: est.predict_proba(x), n, 1)[0], 1)
+    return out
+
+
+def peak_matmul_gflops(threads):
+    """Sustained float32 matrix-product speed, for scale (the CNN is ~21.6 MFLOP per cut-out)."""
+    from globsml.models import _torch
+
+    _torch.use_threads(threads)
+    a, b = torch.randn(4096, 1280), torch.randn(1280, 512)
+    _, seconds = _best_rate(lambda: a @ b, 1, 3)
+    return round(2 * 4096 * 1280 * 512 / seconds / 1e9, 1)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", help="a data directory with cut-outs (default: the cached full mock)")
+    parser.add_argument("--epoch-fraction", type=float, default=1.0,
+                        help="time this fraction of an epoch and extrapolate (default: a full epoch)")
+    parser.add_argument("--predict-n", type=int, default=20_000, help="cut-outs for the throughput runs")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_cnn.json"))
+    args = parser.parse_args(argv)
+
+    from globsml.models import _torch
+
+    threads = _torch.use_threads(args.threads)
+    load_before = _load_average()
+    images, labels, data = _cutouts(args.data)
+    print(f"data: {data['kind']} ({data['n']} cut-outs); torch {torch.__version__}, {threads} threads")
+    predict = time_prediction(images, threads=threads, n=min(args.predict_n, len(images)), repeats=2)
+    print("prediction:", predict)
+    loader = time_dataloader(images, labels, threads=threads)
+    print("training batches/s, plain vs DataLoader:", loader)
+    train = time_training(images, labels, fraction=args.epoch_fraction, threads=threads)
+    print("training epoch:", train)
+    gflops = peak_matmul_gflops(threads)
+    single = max(v for k, v in predict.items() if k.startswith("single_pass"))
+    result = {
+        "benchmark": "cnn",
+        "data": data,
+        "threads": threads,
+        "cpu": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+        "torch": torch.__version__,
+        "load_average_before": load_before,
+        "load_average_after": _load_average(),
+        "matmul_gflops": gflops,
+        "flop_per_cutout_forward": 21.6e6,
+        "training": train,
+        "training_throughput_per_s": loader,
+        "prediction": predict,
+        "targets": {
+            "epoch_s_full_mock": {"target": 60, "measured": train["epoch_s_full_mock"],
+                                  "met": train["epoch_s_full_mock"] < 60},
+            "single_pass_per_s": {"target": 20_000, "measured": single, "met": single >= 20_000},
+        },
+        "command": "nice python benchmarks/bench_cnn.py" + (f" --data {args.data}" if args.data else "")
+                   + (f" --epoch-fraction {args.epoch_fraction}" if args.epoch_fraction != 1.0 else ""),
+    }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    from globsml._io import atomic_path
+
+    with atomic_path(out) as tmp:
+        tmp.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result["targets"], indent=2))
+    print(f"matmul: {gflops} GFLOP/s on {threads} threads; the CNN needs 21.6 MFLOP per cut-out, so "
+          f"{gflops * 1e9 / 21.6e6:.0f} cut-outs/s is the ceiling of a single pass at that speed")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
