@@ -61,3 +61,21 @@ def test_explain_on_the_small_mock(request, tmp_path):
     code = main(["explain", "--data", str(mock_dir), "--model", "logistic",
                  "--source", f"{fornax['galaxy']}:{int(fornax['ID'])}", "--out", str(out), "--samples", "200"])
     assert code == 0 and out.stat().st_size > 5_000
+
+
+def test_importance_cli_and_params(synthetic_dir, tmp_path, capsys):
+    out = tmp_path / "imp.png"
+    code = main(["explain", "--importance", "--data", str(synthetic_dir), "--model", "explain-test-logistic",
+                 "--out", str(out)])
+    assert code == 0 and out.read_bytes()[:4] == b"\x89PNG"
+    assert "most important colour" in capsys.readouterr().out
+
+
+def test_parse_params():
+    from globsml import GlobsmlError
+    from globsml.cli._explain import parse_params
+
+    assert parse_params(["epochs=10", "lr=0.01", "flip=False", "name=abc"]) == {
+        "epochs": 10, "lr": 0.01, "flip": False, "name": "abc"}
+    with pytest.raises(GlobsmlError, match="KEY=VALUE"):
+        parse_params(["epochs"])

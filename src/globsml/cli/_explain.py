@@ -26,7 +26,8 @@ EPILOG = """\
 examples:
   globsml explain --model forest --source FCC47:10
   globsml explain --data /path/to/ImageData --model published-cnn-virgo2fornax --source FCC47:10 --out fcc47_10.png
-  globsml explain --errors runs/bench1 --model logistic --limit 20"""
+  globsml explain --errors runs/bench1 --model logistic --limit 20
+  globsml explain --importance --model forest --setup virgo2fornax --out importance_forest.png"""
 
 
 def register(subparsers):
@@ -39,6 +40,9 @@ def register(subparsers):
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--source", metavar="GALAXY:ID", help="the source to explain, e.g. FCC47:10")
     what.add_argument("--errors", metavar="RUN_DIR", help="explain all FP and FN of a benchmark run")
+    what.add_argument("--importance", action="store_true",
+                      help="global feature importance of a tabular --model (permutation; SHAP for trees), "
+                           "trained and measured in --setup (default virgo2fornax)")
     p.add_argument("--model", metavar="M",
                    help="registry name, published model name or bundle path (with --errors: only this model)")
     p.add_argument("--data", metavar="DIR",
@@ -57,7 +61,25 @@ def register(subparsers):
                    help="reference image of the pixel attributions (default zero = empty sky)")
     p.add_argument("--limit", type=int, metavar="N", help="with --errors: at most N per model, set-up, seed and kind")
     p.add_argument("--quick", action="store_true", help="train with the models' quick (CI) profile")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a model parameter (repeatable), e.g. --param epochs=10")
     p.set_defaults(func=run)
+
+
+def parse_params(items):
+    """``["epochs=10", "lr=0.01"]`` -> ``{"epochs": 10, "lr": 0.01}`` (numbers, booleans, None, else text)."""
+    import ast
+
+    params = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise GlobsmlError(f"--param {item!r}: expected KEY=VALUE, e.g. epochs=10")
+        try:
+            params[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            params[key] = value
+    return params
 
 
 def run(args):
@@ -75,11 +97,23 @@ def run(args):
         print(index)
         return 0
     if not args.model:
-        raise GlobsmlError("--source needs --model (a registry name, published model or bundle path)")
+        what = "--importance" if args.importance else "--source"
+        raise GlobsmlError(f"{what} needs --model (a registry name, published model or bundle path)")
+    if args.importance:
+        from ..explain import global_importance, plot_global_importance
+
+        result = global_importance(args.model, args.data, setup=args.setup or "virgo2fornax", seed=args.seed,
+                                   quick=args.quick, params=parse_params(args.param))
+        out = Path(args.out) if args.out else Path(f"importance_{args.model}.png")
+        save_figure(plot_global_importance(result), out)
+        top = ", ".join(result.permutation["feature"].iloc[:3])
+        print(f"{args.model} ({result.setup}): most important {top}; figure {out}")
+        return 0
     galaxy, ident = parse_source(args.source)
     expl = explain_source(
         args.model, args.data, galaxy, ident, setup=args.setup, seed=args.seed,
         num_samples=args.samples, stability_calls=args.stability, baseline=args.baseline, quick=args.quick,
+        params=parse_params(args.param),
     )
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(str(args.model)).name)
     out = Path(args.out) if args.out else Path(f"explain_{galaxy}_{ident}_{slug}.png")

@@ -5,7 +5,8 @@
   indices VSI and CSI of Visani et al. 2020.
 * :func:`shap_values`: SHAP TreeExplainer values of tree ensembles;
   :func:`permutation_importances` for any model;
-  :func:`plot_feature_importance`, the global figure.
+  :func:`global_importance` / :func:`plot_global_importance`, the global
+  figure of a model trained in a set-up.
 * :func:`image_attributions`: which pixels drive an image model
   (integrated gradients, or occlusion for any image model).
 * :func:`explain_source` / :func:`plot_explanation`: one source, one figure;
@@ -13,9 +14,10 @@
   run, with an index page.
 """
 
-from . import _errors_index, _figures, _image, _lime, _permutation, _shap, _source
+from . import _errors_index, _figures, _global, _image, _lime, _permutation, _shap, _source
 from ._errors_index import *  # noqa: F403
 from ._figures import *  # noqa: F403
+from ._global import *  # noqa: F403
 from ._image import *  # noqa: F403
 from ._lime import *  # noqa: F403
 from ._permutation import *  # noqa: F403
@@ -29,5 +31,6 @@ __all__ = [
     *_image.__all__,
     *_source.__all__,
     *_figures.__all__,
+    *_global.__all__,
     *_errors_index.__all__,
 ]

@@ -21,8 +21,14 @@ def save_figure(fig, path, *, dpi=80):
     """Write a figure atomically (PNG unless the suffix says otherwise)."""
     from .._io import atomic_path
 
+    import os
+
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, format=str(path).rsplit(".", 1)[-1] if "." in str(path) else "png")
+        # The temporary file is private (0600); a figure is as readable as any file the user writes.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
     return path
 
 
@@ -75,7 +81,11 @@ def _distribution(ax, values, labels, x, name):
         lo, hi = min(lo, x), max(hi, x)
     if hi <= lo:
         lo, hi = lo - 0.5, hi + 0.5
-    bins = np.linspace(lo, hi, 31)
+    # Fluxes, peak values and areas span decades: a log axis shows both classes.
+    log = lo > 0 and hi / max(np.median(values), 1e-12) > 8
+    bins = np.geomspace(lo, hi, 31) if log else np.linspace(lo, hi, 31)
+    if log:
+        ax.set_xscale("log")
     for cls, colour, text in ((0, _NON_GC_COLOUR, "non-GC"), (1, _GC_COLOUR, "GC")):
         v = np.clip(values[labels == cls], lo, hi)
         if v.size:

@@ -223,7 +223,8 @@ def _published_cluster(name):
     return None
 
 
-def resolve_model(model, data, galaxy, *, training=None, setup=None, seed=0, quick=False, id=None, n_folds=None):
+def resolve_model(model, data, galaxy, *, training=None, setup=None, seed=0, quick=False, id=None, n_folds=None,
+                  params=None):
     """Turn a registry name, bundle path or fitted estimator into a fitted model.
 
     Returns
@@ -245,7 +246,7 @@ def resolve_model(model, data, galaxy, *, training=None, setup=None, seed=0, qui
     if text not in model_names() and Path(text).exists():
         return _resolve_bundle(Path(text), data, galaxy, training=training, setup=setup)
     spec = model_spec(text)
-    est = make_model(text, random_state=seed, quick=quick)
+    est = make_model(text, random_state=seed, quick=quick, **(params or {}))
     if getattr(est, "pretrained", False) or text.startswith("published-"):
         cluster = _published_cluster(text)
         ref = None
@@ -337,6 +338,7 @@ def explain_source(
     stability_calls=0,
     baseline="zero",
     quick=False,
+    params=None,
 ):
     """Explain the p_gc of one source.
 
@@ -365,6 +367,8 @@ def explain_source(
         Of the image attributions.
     quick : bool
         Train registry models with their quick (CI) profile.
+    params : dict, optional
+        Overrides of the registry model's parameters.
 
     Returns
     -------
@@ -372,7 +376,8 @@ def explain_source(
     """
     data = _dataset(data)
     find_source(data, galaxy, id)  # a wrong GALAXY:ID fails before any training
-    resolved = resolve_model(model, data, galaxy, training=training, setup=setup, seed=seed, quick=quick, id=id)
+    resolved = resolve_model(model, data, galaxy, training=training, setup=setup, seed=seed, quick=quick, id=id,
+                             params=params)
     return explain_resolved(
         resolved, data, galaxy, id, seed=seed, num_features=num_features, num_samples=num_samples,
         stability_calls=stability_calls, baseline=baseline,
