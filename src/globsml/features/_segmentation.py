@@ -335,31 +335,44 @@ def _flood(height, seeds, region, n_steps=48):
     cut-outs) into the unlabelled region pixels above that level until
     nothing changes. A pixel reached by several labels at once takes the
     label of its highest labelled neighbour, as a priority-queue watershed
-    (scikit-image's, used by photutils) would.
+    (scikit-image's, used by photutils) would. Works on the list of region
+    pixels and their neighbour table, so the cost scales with the number
+    of pixels being divided, not with the cut-outs' size.
     """
-    out = seeds.copy()
-    m, ny, nx = out.shape
-    shifts = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy or dx)]
-    hpad = np.full((m, ny + 2, nx + 2), -np.inf)
-    lpad = np.zeros((m, ny + 2, nx + 2), out.dtype)
+    m, ny, nx = seeds.shape
+    flat = region.ravel()
+    pix = np.flatnonzero(flat)
+    where = np.full(flat.size, -1, np.int64)
+    where[pix] = np.arange(pix.size)
+    img, rem = np.divmod(pix, ny * nx)
+    yy, xx = np.divmod(rem, nx)
+    nb = np.full((pix.size, 8), -1, np.int64)
+    k = 0
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if not (dy or dx):
+                continue
+            y2, x2 = yy + dy, xx + dx
+            ok = (y2 >= 0) & (y2 < ny) & (x2 >= 0) & (x2 < nx)
+            nb[ok, k] = where[img[ok] * ny * nx + y2[ok] * nx + x2[ok]]
+            k += 1
+    h = np.append(height.ravel()[pix], -np.inf)  # index -1 (no neighbour) reads -inf
+    lab = np.append(seeds.ravel()[pix], 0)
     for level in np.linspace(1.0, 0.0, n_steps + 1)[1:]:
-        open_ = region & (out == 0) & (height >= level)
-        while open_.any():
-            hpad[:, 1:-1, 1:-1] = np.where(out > 0, height, -np.inf)
-            lpad[:, 1:-1, 1:-1] = out
-            best_h = np.full(out.shape, -np.inf)
-            best_l = np.zeros_like(out)
-            for dy, dx in shifts:
-                h = hpad[:, 1 + dy:1 + dy + ny, 1 + dx:1 + dx + nx]
-                higher = h > best_h
-                best_h = np.where(higher, h, best_h)
-                best_l = np.where(higher, lpad[:, 1 + dy:1 + dy + ny, 1 + dx:1 + dx + nx], best_l)
-            take = open_ & (best_l > 0)
+        todo = np.flatnonzero((lab[:-1] == 0) & (h[:-1] >= level))
+        while todo.size:
+            nbr = nb[todo]
+            nh = np.where(lab[nbr] > 0, h[nbr], -np.inf)
+            pick = nbr[np.arange(todo.size), np.argmax(nh, axis=1)]
+            new = lab[pick]
+            take = np.isfinite(nh.max(axis=1)) & (new > 0)
             if not take.any():
                 break
-            out[take] = best_l[take]
-            open_ &= ~take
-    return out
+            lab[todo[take]] = new[take]
+            todo = todo[~take]
+    out = np.zeros(flat.size, seeds.dtype)
+    out[pix] = lab[:-1]
+    return out.reshape(seeds.shape)
 
 
 def moment_properties(images, segment, *, neighbours=None):
