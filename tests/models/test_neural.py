@@ -263,3 +263,25 @@ def test_cnn_knn_probabilities_and_round_trip(images):
     assert np.array_equal(_roundtrip(twelve).predict_proba(X), twelve.predict_proba(X))
     with pytest.raises(GlobsmlError, match="n_neighbors"):
         CNNKNNClassifier(n_neighbors=0, cnn_params=params).fit(X, y)
+
+
+# -- on the mock survey, as `globsml benchmark` runs them ------------------------
+
+@pytest.mark.slow
+def test_quick_models_on_the_mock_survey(small_mock):
+    from globsml import load_dataset
+
+    ds = load_dataset(small_mock)
+    y = ds.y
+    train = np.flatnonzero(ds.cluster == "Virgo")
+    test = np.flatnonzero(ds.cluster == "Fornax")
+    images = ds.images()
+    for name in ("cnn+12nn",):  # trains the quick CNN inside
+        est = make_model(name, quick=True).fit(images[train], y[train])
+        p = est.predict_proba(images[test])[:, 1]
+        assert p.shape == (len(test),) and np.isfinite(p).all()
+    features = ds.features()
+    for name in ("mlp",):
+        est = make_model(name, quick=True).fit(features.iloc[train], y[train])
+        p = est.predict_proba(features.iloc[test])[:, 1]
+        assert p.shape == (len(test),) and np.isfinite(p).all()
