@@ -285,3 +285,34 @@ def test_quick_models_on_the_mock_survey(small_mock):
         est = make_model(name, quick=True).fit(features.iloc[train], y[train])
         p = est.predict_proba(features.iloc[test])[:, 1]
         assert p.shape == (len(test),) and np.isfinite(p).all()
+
+
+def test_cnn_training_resumes_from_its_checkpoint(images, tmp_path, monkeypatch):
+    X, y = images
+    X, y = X[:64], y[:64]
+    params = {"epochs": 3, "batch_size": 16, "mc_passes": 1}
+    _cnn._TRAINED.clear()
+    full = GCCNNClassifier(**params).fit(X, y)
+    ckpt = tmp_path / "cnn.ckpt"
+    calls = {"n": 0}
+    real = _cnn.flip_augment
+
+    def interrupted(x, gen):
+        calls["n"] += 1
+        if calls["n"] > 7:  # 4 training batches per epoch: dies in epoch 2
+            raise KeyboardInterrupt
+        return real(x, gen)
+
+    _cnn._TRAINED.clear()
+    monkeypatch.setattr(_cnn, "flip_augment", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        GCCNNClassifier(**params, checkpoint_path=ckpt).fit(X, y)
+    assert len(torch.load(ckpt, weights_only=True)["history"]) == 1
+    monkeypatch.setattr(_cnn, "flip_augment", real)
+    _cnn._TRAINED.clear()
+    resumed = GCCNNClassifier(**params, checkpoint_path=ckpt).fit(X, y)
+    assert resumed.history_ == full.history_
+    assert np.array_equal(resumed.predict_proba(X), full.predict_proba(X))
+    with pytest.raises(GlobsmlError, match="another training run"):
+        _cnn._TRAINED.clear()
+        GCCNNClassifier(**{**params, "lr": 0.01}, checkpoint_path=ckpt).fit(X, y)

@@ -176,6 +176,9 @@ class GCCNNClassifier(ClassifierMixin, BaseEstimator):
     n_threads : int, optional
         Torch threads (all usable cores by default).
     progress : bool, default False
+    checkpoint_path : str or Path, optional
+        Save the training state there after every epoch; an interrupted
+        ``fit`` with the same parameters and data resumes from it.
 
     Attributes
     ----------
@@ -187,7 +190,8 @@ class GCCNNClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, *, epochs=100, batch_size=500, lr=1e-3, weight_decay=1e-5, dropout=0.05,
                  validation_fraction=0.1, flip=True, mc_passes=200, nan_value=0.0,
-                 batch_size_predict=8192, random_state=0, n_threads=None, progress=False):
+                 batch_size_predict=8192, random_state=0, n_threads=None, progress=False,
+                 checkpoint_path=None):
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -201,9 +205,10 @@ class GCCNNClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.n_threads = n_threads
         self.progress = progress
+        self.checkpoint_path = checkpoint_path
 
     # parameters that do not change the trained network
-    _PREDICT_ONLY = ("mc_passes", "batch_size_predict", "n_threads", "progress")
+    _PREDICT_ONLY = ("mc_passes", "batch_size_predict", "n_threads", "progress", "checkpoint_path")
 
     def fit(self, X, y, *, eval_set=None):
         """Train on cut-outs ``X`` (n, 2, 20, 20) and labels ``y`` (1 = GC).
@@ -252,6 +257,7 @@ class GCCNNClassifier(ClassifierMixin, BaseEstimator):
                 weight_decay=self.weight_decay, gen=gen,
                 augment=flip_augment if self.flip else None,
                 eval_batch_size=self.batch_size_predict, progress=self.progress, desc="CNN",
+                checkpoint=self.checkpoint_path, run_key=key,
             )
             _TRAINED[key] = copy.deepcopy((self.network_.state_dict(), self.best_epoch_, self.history_))
             while len(_TRAINED) > _TRAINED_MAX:

@@ -14,6 +14,7 @@ scalars, strings, lists and dicts, so that they load with
 import copy
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -121,7 +122,7 @@ def predict_logits(module, x, *, batch_size, transform=None):
 
 def train_binary(module, x, y, *, x_val=None, y_val=None, epochs, batch_size, lr, weight_decay,
                  gen, augment=None, transform=None, eval_batch_size=4096, progress=False,
-                 desc="training"):
+                 desc="training", checkpoint=None, run_key=""):
     """Train ``module`` (logit output) with Adam and keep the best validation epoch.
 
     Parameters
@@ -153,6 +154,14 @@ def train_binary(module, x, y, *, x_val=None, y_val=None, epochs, batch_size, lr
         Per epoch: ``epoch``, ``loss`` (mean training loss), and with
         validation data ``val_tpr``, ``val_fdr`` and ``val_score``
         (TPR - FDR at p > 0.5).
+    checkpoint : str or Path, optional
+        After every epoch the whole training state (weights, optimiser,
+        generator, best epoch so far, history) is written there atomically;
+        a run that finds the file resumes after its last epoch and ends with
+        the same network as an uninterrupted run.
+    run_key : str
+        Identifies the run (parameters + data); a checkpoint of another run
+        is refused instead of being resumed.
     """
     if epochs < 1:
         raise GlobsmlError(f"epochs must be >= 1, got {epochs!r}")
@@ -165,7 +174,18 @@ def train_binary(module, x, y, *, x_val=None, y_val=None, epochs, batch_size, lr
     y_val_np = None if not have_val else y_val.numpy()
     best_score, best_epoch, best_state = -math.inf, epochs, None
     history = []
-    bar = tqdm(range(1, epochs + 1), desc=desc, disable=not progress, leave=False)
+    first = 1
+    if checkpoint is not None and Path(checkpoint).is_file():
+        saved = _read_training_checkpoint(checkpoint, run_key)
+        module.load_state_dict(saved["module"])
+        optimiser.load_state_dict(saved["optimiser"])
+        gen.set_state(saved["generator"])
+        torch.set_rng_state(saved["torch_rng"])  # dropout masks
+        best_score, best_epoch, best_state = saved["best_score"], saved["best_epoch"], saved["best_state"]
+        history = saved["history"]
+        first = len(history) + 1
+    bar = tqdm(range(first, epochs + 1), desc=desc, disable=not progress, leave=False,
+               initial=first - 1, total=epochs)
     for epoch in bar:
         module.train()
         order = torch.randperm(n, generator=gen)
@@ -196,10 +216,32 @@ def train_binary(module, x, y, *, x_val=None, y_val=None, epochs, batch_size, lr
                 best_state = copy.deepcopy(module.state_dict())
             bar.set_postfix(loss=f"{record['loss']:.4f}", score=f"{tpr - fdr:.4f}")
         history.append(record)
+        if checkpoint is not None:
+            from .._io import atomic_path
+
+            with atomic_path(checkpoint) as tmp:
+                torch.save({"run_key": run_key, "module": state_dict_plain(module),
+                            "optimiser": optimiser.state_dict(), "generator": gen.get_state(),
+                            "torch_rng": torch.get_rng_state(),
+                            "best_score": float(best_score), "best_epoch": int(best_epoch),
+                            "best_state": best_state, "history": history}, tmp)
     if best_state is not None:
         module.load_state_dict(best_state)
     module.eval()
     return best_epoch, history
+
+
+def _read_training_checkpoint(path, run_key):
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise GlobsmlError(f"{path}: unreadable training checkpoint ({exc}); delete it to start afresh") from None
+    if not isinstance(saved, dict) or saved.get("run_key") != run_key:
+        raise GlobsmlError(
+            f"{path}: a checkpoint of another training run (other parameters or data); "
+            "delete it or give another checkpoint path"
+        )
+    return saved
 
 
 # -- exported states ------------------------------------------------------
@@ -220,6 +262,8 @@ def plain(value):
         return [plain(v) for v in value]
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
     raise GlobsmlError(f"cannot export a value of type {type(value).__name__} into a model state")
 
 
