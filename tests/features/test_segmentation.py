@@ -113,3 +113,27 @@ def test_deblending_splits_blends_like_photutils():
         assert (ref.n_labels == 2) == was_split[k]
         # Same division up to the boundary pixels between the two sources.
         assert abs(split["area"][k] - centre.sum()) <= 0.15 * centre.sum()
+
+
+def test_thin_segments_have_a_shape():
+    """A segment of collinear pixels gets photutils' regularised (1/12) shape, not NaN."""
+    from globsml.features import moment_properties
+
+    stack = np.random.default_rng(4).normal(0, 0.001, (3, 20, 20))
+    # Values for which one-pass moment sums leave a variance of -1e-17.
+    stack[0, 10, 9:12] = [0.04038681822122793, 0.06518270128790266, 0.08750456011076352]
+    stack[1, 9:12, 10] = [0.07941683131929783, 0.06865203108019649, 0.042733564192929556]
+    stack[2, 10, 10] = 0.1
+    segment = np.zeros(stack.shape, bool)
+    segment[0, 10, 9:12] = True
+    segment[1, 9:12, 10] = True
+    segment[2, 10, 10] = True
+    props = moment_properties(stack, segment)
+    for key in ("semimajor_sigma", "semiminor_sigma", "eccentricity", "orientation", "kron_flux"):
+        assert np.all(np.isfinite(props[key])), key
+    for k in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cat = SourceCatalog(stack[k], SegmentationImage(segment[k].astype(int)))
+        assert props["semiminor_sigma"][k] == pytest.approx(cat.semiminor_axis.value[0], rel=1e-9)
+        assert props["semimajor_sigma"][k] == pytest.approx(cat.semimajor_axis.value[0], rel=1e-9)

@@ -64,8 +64,15 @@ def cutout_features(cutouts, *, galaxy="", ids=None, ebv=0.0, progress=False, **
       band and its uncertainty, 0 when the fit failed (see
       :func:`~globsml.features.gaussian_fwhm`).
 
-    No neighbour deblending is done inside a cut-out, so a source blended
-    with a neighbour within the cut-out gets one larger segment.
+    Segmentation (per band, on the cut-out alone): background level and
+    noise from the sigma-clipped 3-pixel border, detection at ``n_sigma``
+    (2.5) times the noise on the image smoothed with a Gaussian of FWHM 2
+    px, segments of at least 3 pixels, deblending as photutils
+    ``deblend_sources`` does (same segment areas as photutils for 99 % of
+    the real cut-outs tried), and the segment under or nearest to pixel
+    (10, 10). The thresholds were chosen so that the area and min_value
+    distributions resemble the published table's; the published values
+    themselves came from the full frames, so they differ source by source.
     """
     cutouts = np.asarray(cutouts)
     if cutouts.ndim != 4 or cutouts.shape[1:] != CUTOUT_SHAPE:

@@ -456,11 +456,15 @@ def moment_properties(images, segment, *, neighbours=None):
 
 def _regularised(cxx, cyy, cxy):
     """Add 1/12 to the diagonal until det >= 1/144, as photutils/SourceExtractor do."""
-    cxx = cxx.copy()
-    cyy = cyy.copy()
+    # The moments come from one-pass sums, so a segment of collinear pixels
+    # can give a variance or determinant of -1e-15 instead of 0: only a
+    # clearly negative determinant marks an invalid covariance (photutils: NaN).
+    cxx = np.maximum(cxx, 0.0)
+    cyy = np.maximum(cyy, 0.0)
+    cxy = cxy.copy()
     with np.errstate(invalid="ignore"):
         det = cxx * cyy - cxy * cxy
-        bad = det < 0
+        bad = det < -1e-9
         cxx[bad] = cyy[bad] = cxy[bad] = np.nan
         todo = det < _DELTA ** 2
         while todo.any():
