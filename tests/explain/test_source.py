@@ -120,3 +120,23 @@ def test_images_only_data(synthetic_dir, tiny_cnn):
     assert expl.reference is not None and len(expl.reference) == 80
     assert "split by this model's verdict" in expl.reference_note
     assert expl.features is not None and np.isfinite(expl.features["colour"])
+
+
+def test_bundle_path(data, tmp_path):
+    inference = pytest.importorskip("globsml.inference")
+    path = tmp_path / "bundle"
+    inference.train_bundle(data, "explain-test-logistic", setup="virgo2fornax", out=path)
+    expl = explain_source(str(path), data, "FCC1", 6, num_samples=200)
+    assert expl.kind == "features" and "bundle" in expl.trained_on
+    assert expl.lime.features[0] == "colour"
+    # The reference is the bundle's own training part, rebuilt from the labelled data.
+    assert expl.reference_note.startswith("training data") and set(expl.reference_labels) == {0, 1}
+    from globsml.experiments import setup_runs
+
+    (_, split), = setup_runs("virgo2fornax", data)
+    assert len(expl.reference) == len(split.train)
+    # Unlabelled data: LIME samples from the data's own features.
+    unlabelled = globsml.GCDataset(data.sources.drop(columns="pGC"), image_files=data.image_files, name="u")
+    expl = explain_source(str(path), unlabelled, "FCC1", 6, num_samples=200)
+    assert expl.label is None and "split by this model's verdict" in expl.reference_note
+    assert expl.lime.features[0] == "colour"

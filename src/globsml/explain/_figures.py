@@ -126,7 +126,7 @@ def _info(ax, expl):
     if expl.lime is not None and expl.lime.filled:
         lines.append("NaN (median for LIME): " + ", ".join(expl.lime.filled[:3]))
     if expl.attribution_method:
-        lines.append(f"pixels: {expl.attribution_method}")
+        lines.append(f"pixels: {expl.attribution_method}; green pushes towards GC, purple away")
     import textwrap
 
     text = "\n".join(textwrap.fill(line, 34, subsequent_indent="  ") for line in lines)

@@ -305,23 +305,30 @@ def _fit(est, kind, training, validation=None):
 
 
 def _resolve_bundle(path, data, galaxy, *, training=None, setup=None):
+    """A saved model bundle (``globsml train``): its model as it is, never refitted.
+
+    The reference data: ``training`` if given, else the training part of the
+    bundle's own set-up and seed rebuilt from ``data`` when ``data`` is
+    labelled (the bundle records them), else none (then the source's galaxy
+    serves, split by the model's verdict).
+    """
     try:
-        from ..bundles import load_bundle
-    except ImportError:
+        from ..inference import load_bundle
+    except ImportError:  # pragma: no cover - inference ships with globsml
         raise GlobsmlError(f"{path}: model bundles are not supported by this globsml") from None
     bundle = load_bundle(path)
-    est = getattr(bundle, "model", bundle)
-    kind = getattr(bundle, "input", None) or _guess_kind(est)
+    est = bundle.model
+    kind = bundle.input
+    name = bundle.name or path.name
+    info = dict(getattr(bundle, "training", {}) or {})
+    note = f"bundle {path.name}" + (f" ({info['setup']}, seed {info.get('seed', 0)})" if info.get("setup") else "")
     ref = training
-    if ref is None and data.labelled and data.has_table:
-        cluster = None
-        for attr in ("training_cluster", "trained_on"):
-            value = getattr(bundle, attr, None)
-            if value in ("Fornax", "Virgo"):
-                cluster = value
-        if cluster is not None and (data.cluster == cluster).any():
-            ref = data.select(data.cluster == cluster)
-    return est, kind, path.name, ref, f"bundle {path.name}"
+    if ref is None and data.labelled and data.has_table and info.get("setup"):
+        try:
+            ref = _training_side(data, galaxy, setup=setup or info["setup"], seed=int(info.get("seed", 0)))[0]
+        except GlobsmlError:
+            ref = None
+    return est, kind, name, ref, note
 
 
 def explain_source(
@@ -420,11 +427,20 @@ def explain_resolved(resolved, data, galaxy, id, *, seed=0, num_features=8, num_
         return expl
     if features is None:
         raise GlobsmlError(f"{data.name or 'data'}: no feature table for tabular model {name}")
-    if training is None:
-        raise GlobsmlError(f"LIME for {name} needs the training data (give training=...)")
     frame = features.to_frame().T
     expl.p_gc = float(np.asarray(est.predict_proba(frame))[0, 1])
-    train_x = training.features()
+    if training is not None:
+        train_x = training.features()
+    elif trained_on.startswith("bundle"):
+        # A bundle without its labelled training data at hand: LIME samples
+        # from the features of this data set (it needs no labels), and the
+        # reference is the data split by the model's own verdict.
+        train_x = data.features()
+        expl.reference = train_x
+        expl.reference_labels = (np.asarray(est.predict_proba(train_x))[:, 1] >= 0.5).astype(int)
+        expl.reference_note = f"sources of {data.name or 'the data'}, split by this model's verdict"
+    else:
+        raise GlobsmlError(f"LIME for {name} needs the training data (give training=...)")
     expl.lime = lime_explain(
         est, features, train_x, num_features=num_features, num_samples=num_samples,
         kernel_width=LIME_KERNEL_WIDTH, seed=seed,
