@@ -49,7 +49,10 @@ class CNNNet(torch.nn.Module):
 
     def features(self, x):
         """The 180 convolutional features (deterministic)."""
-        x = F.relu(self.conv1(x))
+        # Channels-last (NHWC) activations: oneDNN's convolutions run ~1.8x
+        # faster forward and ~1.4x per training step on these small maps
+        # (CPU time, benchmarks/bench_cnn.py); the values are the same.
+        x = F.relu(self.conv1(x.contiguous(memory_format=torch.channels_last)))
         x = F.max_pool2d(F.relu(self.conv2(x)), 2)
         x = F.relu(self.conv3(x))
         return x.flatten(1)
