@@ -1,4 +1,5 @@
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.ensemble import RandomForestClassifier
 
@@ -140,3 +141,18 @@ def test_bundle_path(data, tmp_path):
     expl = explain_source(str(path), unlabelled, "FCC1", 6, num_samples=200)
     assert expl.label is None and "split by this model's verdict" in expl.reference_note
     assert expl.lime.features[0] == "colour"
+
+
+def test_reference_population_is_capped(synthetic_dir, tiny_cnn, monkeypatch):
+    from globsml.explain import _source
+
+    monkeypatch.setattr(_source, "MAX_REFERENCE", 30)
+    images_only = globsml.load_dataset(synthetic_dir / "ImageData")
+    labelled = globsml.load_dataset(synthetic_dir)
+    training, _ = training_side(labelled, "VCC2")
+    cnn = tiny_cnn(epochs=5).fit(training.images(), training.y)
+    a = explain_source(cnn, images_only, "VCC2", 77, seed=1)
+    b = explain_source(cnn, images_only, "VCC2", 77, seed=1)
+    assert len(a.reference) == 30 and len(a.reference_p_gc) == 30
+    assert np.isclose(a.reference_p_gc, a.p_gc, rtol=1e-5).any()  # the source itself is among them
+    pd.testing.assert_frame_equal(a.reference, b.reference)  # same seed, same sample

@@ -422,7 +422,7 @@ def explain_resolved(resolved, data, galaxy, id, *, seed=0, num_features=8, num_
         attr, method = image_attributions(est, cutout[None], baseline=baseline)
         expl.attributions, expl.attribution_method = attr[0], method
         if expl.reference is None:
-            _galaxy_reference(expl, est, data, galaxy)
+            _galaxy_reference(expl, est, data, galaxy, seed=seed)
         expl.shown_features = [f for f in DISPLAY_FEATURES if expl.reference is not None and f in expl.reference]
         return expl
     if features is None:
@@ -454,11 +454,21 @@ def explain_resolved(resolved, data, galaxy, id, *, seed=0, num_features=8, num_
     return expl
 
 
-def _galaxy_reference(expl, est, data, galaxy):
+#: At most this many sources of a galaxy serve as the reference population
+#: (measuring features on cut-outs and MC-dropout predictions cost time).
+MAX_REFERENCE = 2000
+
+
+def _galaxy_reference(expl, est, data, galaxy, *, seed=0):
     """Without labelled training data: the other sources of the same galaxy,
     split by the model's own verdict, with features measured on the cut-outs
     (when :mod:`globsml.features` can) -- clearly marked as such."""
     rows = np.flatnonzero(data.sources["galaxy"].to_numpy() == galaxy)
+    if len(rows) > MAX_REFERENCE:
+        own = rows[data.sources["ID"].to_numpy()[rows] == expl.id]
+        others = np.setdiff1d(rows, own)
+        pick = np.random.default_rng(seed).choice(others, MAX_REFERENCE - len(own), replace=False)
+        rows = np.sort(np.concatenate([own, pick]))
     images = data.images(rows)
     p = np.asarray(est.predict_proba(images))[:, 1]
     feats = None
