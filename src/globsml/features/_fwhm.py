@@ -17,7 +17,7 @@ __all__ = ["gaussian_fwhm"]
 _SIGMA_TO_FWHM = 2.0 * np.sqrt(2.0 * np.log(2.0))
 
 
-def gaussian_fwhm(images, x, y, *, half_width=4, n_iter=15, max_offset=2.0, sigma_range=(0.3, 4.0)):
+def gaussian_fwhm(images, x, y, *, half_width=4, n_iter=40, max_offset=2.0, sigma_range=(0.3, 4.0)):
     """Fit a circular Gaussian plus constant to the pixels around each source.
 
     Parameters
@@ -70,45 +70,55 @@ def gaussian_fwhm(images, x, y, *, half_width=4, n_iter=15, max_offset=2.0, sigm
 
     m = d.shape[1]
 
-    def residual_and_jacobian(p):
+    def residual_and_jacobian(p, rows):
         amp, x0, y0, s, b = (p[:, i:i + 1] for i in range(5))
-        dx = px - x0
-        dy = py - y0
+        dx = px[rows] - x0
+        dy = py[rows] - y0
+        w = wgt[rows]
         r2 = dx * dx + dy * dy
         inv_s2 = 1.0 / (s * s)
         e = np.exp(-0.5 * r2 * inv_s2)
-        ae = amp * e * wgt
+        ae = amp * e * w
         jac = np.empty((len(p), m, 5))
-        jac[:, :, 0] = e * wgt
+        jac[:, :, 0] = e * w
         jac[:, :, 1] = ae * dx * inv_s2
         jac[:, :, 2] = ae * dy * inv_s2
         jac[:, :, 3] = ae * r2 * inv_s2 / s
-        jac[:, :, 4] = wgt
-        return (d - amp * e - b) * wgt, jac
+        jac[:, :, 4] = w
+        return (d[rows] - amp * e - b) * w, jac
 
     lam = np.full(n, 1e-2)
-    res, jac = residual_and_jacobian(p)
+    res, jac = residual_and_jacobian(p, slice(None))
     chi2 = (res * res).sum(axis=1)
     eye = np.eye(5)
+    # Levenberg-Marquardt on all sources at once; a source leaves the active
+    # set once an accepted step improves its chi-square by < 1e-6 (relative).
+    active = np.arange(n)
     with np.errstate(all="ignore"):
         for _ in range(n_iter):
-            jt = jac.transpose(0, 2, 1)
-            jtj = jt @ jac
-            jtr = (jt @ res[:, :, None])[:, :, 0]
-            damped = jtj + lam[:, None, None] * (jtj * eye + 1e-12 * eye)
+            if active.size == 0:
+                break
+            ja, ra, pa, la = jac[active], res[active], p[active], lam[active]
+            jt = ja.transpose(0, 2, 1)
+            jtj = jt @ ja
+            jtr = (jt @ ra[:, :, None])[:, :, 0]
+            damped = jtj + la[:, None, None] * (jtj * eye + 1e-12 * eye)
             ok = np.isfinite(damped).all(axis=(1, 2)) & (np.abs(np.linalg.det(damped)) > 0)
-            step = np.zeros_like(p)
+            step = np.zeros_like(pa)
             step[ok] = np.linalg.solve(damped[ok], jtr[ok][:, :, None])[:, :, 0]
-            trial = p + step
+            trial = pa + step
             trial[:, 3] = np.abs(trial[:, 3])
-            res_t, jac_t = residual_and_jacobian(trial)
+            res_t, jac_t = residual_and_jacobian(trial, active)
             chi2_t = (res_t * res_t).sum(axis=1)
-            better = ok & np.isfinite(chi2_t) & (chi2_t < chi2)
-            p = np.where(better[:, None], trial, p)
-            res = np.where(better[:, None], res_t, res)
-            jac = np.where(better[:, None, None], jac_t, jac)
-            chi2 = np.where(better, chi2_t, chi2)
-            lam = np.where(better, lam / 3.0, lam * 3.0)
+            better = ok & np.isfinite(chi2_t) & (chi2_t < chi2[active])
+            done = better & (chi2[active] - chi2_t <= 1e-6 * chi2[active])
+            idx = active[better]
+            p[idx] = trial[better]
+            res[idx] = res_t[better]
+            jac[idx] = jac_t[better]
+            chi2[idx] = chi2_t[better]
+            lam[active] = np.where(better, la / 3.0, la * 3.0)
+            active = active[~(done | ~ok | (lam[active] > 1e10))]
 
         jtj = jac.transpose(0, 2, 1) @ jac
         dof = wgt.sum(axis=1) - 5
