@@ -28,6 +28,23 @@ def test_features_command(tmp_path, capsys):
     assert "7 sources of 2 galaxies" in capsys.readouterr().out
 
 
+def test_features_command_ebv_per_galaxy(tmp_path, capsys):
+    write_cutouts(tmp_path / "VCC1_images.fits", _cutouts(2, 0))
+    write_cutouts(tmp_path / "FCC2_images.fits", _cutouts(2, 1))
+    assert main(["features", str(tmp_path), "--out", str(tmp_path / "a.csv"), "--no-progress"]) == 0
+    pd.DataFrame({"galaxy": ["VCC1"], "ebv": [0.1]}).to_csv(tmp_path / "ebv.csv", index=False)
+    assert main(["features", str(tmp_path), "--out", str(tmp_path / "b.csv"), "--ebv", str(tmp_path / "ebv.csv"),
+                 "--no-progress"]) == 0
+    a, b = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
+    d = (a["m3_g"] - b["m3_g"]).to_numpy()
+    assert np.allclose(d[a["galaxy"] == "VCC1"], 0.3634) and np.allclose(d[a["galaxy"] == "FCC2"], 0.0)
+    pd.DataFrame({"galaxy": ["VCC1"], "ebv": ["x"]}).to_csv(tmp_path / "bad.csv", index=False)
+    assert main(["features", str(tmp_path), "--out", str(tmp_path / "c.csv"), "--ebv", str(tmp_path / "bad.csv")]) == 2
+    assert "galaxy VCC1" in capsys.readouterr().err
+    assert main(["features", str(tmp_path), "--out", str(tmp_path / "c.csv"), "--ebv", "-1"]) == 2
+    assert "non-negative" in capsys.readouterr().err
+
+
 def test_features_command_errors(tmp_path, capsys):
     assert main(["features", str(tmp_path / "nope"), "--out", str(tmp_path / "t.csv")]) == 2
     assert "no such directory" in capsys.readouterr().err

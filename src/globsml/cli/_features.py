@@ -18,22 +18,52 @@ def register(subparsers):
     )
     parser.add_argument("image_dir", metavar="IMAGEDIR", help="directory of <galaxy>_images.fits cut-out files")
     parser.add_argument("--out", required=True, metavar="TABLE.csv", help="output CSV table")
-    parser.add_argument("--ebv", type=float, default=0.0, metavar="X",
-                        help="Galactic E(B-V) for the extinction correction (default 0)")
+    parser.add_argument("--ebv", default="0", metavar="X|FILE.csv",
+                        help="Galactic E(B-V) for the extinction correction: one number for all galaxies "
+                             "(default 0), or a CSV file with columns galaxy,ebv (galaxies not in it get 0)")
     parser.add_argument("--no-progress", action="store_true", help="do not show progress bars")
     parser.set_defaults(func=run)
     return parser
 
 
+def _ebv(value):
+    """A number, or a galaxy -> E(B-V) mapping read from a CSV file."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from .._errors import GlobsmlError
+
+    try:
+        ebv = float(value)
+    except ValueError:
+        path = Path(value)
+        if not path.is_file():
+            raise GlobsmlError(f"--ebv: {value!r} is neither a number nor an existing CSV file") from None
+        try:
+            table = pd.read_csv(path)
+        except Exception as exc:
+            raise GlobsmlError(f"--ebv: {path}: unreadable CSV ({exc})") from None
+        missing = {"galaxy", "ebv"} - set(table.columns)
+        if missing:
+            raise GlobsmlError(f"--ebv: {path}: missing column(s) {sorted(missing)}; expected galaxy,ebv")
+        values = pd.to_numeric(table["ebv"], errors="coerce")
+        bad = ~(values >= 0)
+        if bad.any():
+            row = table.loc[bad].iloc[0]
+            raise GlobsmlError(f"--ebv: {path}: galaxy {row['galaxy']}: ebv {row['ebv']!r} is not a non-negative number")
+        return dict(zip(table["galaxy"].astype(str), values.astype(float)))
+    if not ebv >= 0:
+        raise GlobsmlError(f"--ebv must be a non-negative number, got {value}")
+    return ebv
+
+
 def run(args):
     """Compute and write the table; return 0."""
-    from .._errors import GlobsmlError
     from .._io import atomic_path
     from ..features import directory_features
 
-    if not args.ebv >= 0:
-        raise GlobsmlError(f"--ebv must be a non-negative number, got {args.ebv}")
-    table = directory_features(args.image_dir, ebv=args.ebv, progress=not args.no_progress)
+    table = directory_features(args.image_dir, ebv=_ebv(args.ebv), progress=not args.no_progress)
     with atomic_path(args.out) as tmp:
         table.to_csv(tmp, index=False)
     print(f"{len(table)} sources of {table['galaxy'].nunique()} galaxies -> {args.out}")
