@@ -52,12 +52,12 @@ class MemorySampler(threading.Thread):
         self.peak_pss = 0
         self.peak_processes = 0
         self.samples = 0
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self):
         import psutil
 
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             try:
                 procs = [self.root, *self.root.children(recursive=True)]
             except psutil.NoSuchProcess:
@@ -76,10 +76,10 @@ class MemorySampler(threading.Thread):
             self.peak_pss = max(self.peak_pss, pss)
             self.peak_processes = max(self.peak_processes, n)
             self.samples += 1
-            self._stop.wait(self.interval)
+            self._halt.wait(self.interval)
 
     def stop(self):
-        self._stop.set()
+        self._halt.set()
         self.join()
 
 

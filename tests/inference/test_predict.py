@@ -78,3 +78,28 @@ def test_real_ngc1427a_table(shared_data, tiny_bundle):
     assert {"xcentroid", "sky_centroid.ra", "sky_centroid.dec"} <= set(cat.columns)
     assert np.isfinite(cat["p_gc"]).all()
     assert list(load_bundle(tiny_bundle).features) == list(FEATURES)
+
+
+@pytest.mark.shared
+def test_real_cutouts_with_the_published_cnn(tmp_path, shared_data, monkeypatch, capsys):
+    """globsml predict on real cut-outs with a published network, by name and as a saved bundle."""
+    from globsml.cli import main
+    from globsml.inference import published_bundle
+
+    if not (shared_data / "published_models" / "Virgo2Fornax--CNN").is_file():
+        pytest.skip("the published networks are not in ../shared/gcdata")
+    monkeypatch.setenv("GLOBSML_PUBLISHED_MODELS", str(shared_data / "published_models"))
+    images = tmp_path / "images"
+    images.mkdir()
+    (images / "VCC1993_images.fits").symlink_to(shared_data / "ImageData" / "VCC1993_images.fits")
+    assert main(["predict", "--model", "published-cnn-virgo2fornax", "--images", str(images),
+                 "--out", str(tmp_path / "c.csv"), "--mc-passes", "3"]) == 0
+    assert "candidates among" in capsys.readouterr().out
+    cat = read_catalogue(tmp_path / "c.csv")
+    assert set(cat["galaxy"]) == {"VCC1993"} and len(cat) > 0
+    assert cat["is_gc"].any() and not cat["is_gc"].all()
+    # Saved as a bundle (weights as a torch state), it predicts the same.
+    bundle = published_bundle("published-cnn-virgo2fornax", mc_passes=3)
+    bundle.save(tmp_path / "pub.bundle")
+    again = predict_catalogue(tmp_path / "pub.bundle", images=images)
+    np.testing.assert_allclose(again["p_gc"].to_numpy(), cat["p_gc"].to_numpy(), atol=1e-6)

@@ -23,10 +23,12 @@ edited byte anywhere is detected on load.
 import datetime
 import hashlib
 import importlib
+import importlib.abc
 import io
 import json
 import os
 import shutil
+import sys
 import tempfile
 import warnings
 import zipfile
@@ -104,8 +106,40 @@ def _untrusted_allowed(types, where):
 
 
 # -- model <-> bytes ---------------------------------------------------------
+class _NoTorch(importlib.abc.MetaPathFinder):
+    """Makes ``import torch`` fail while it is on ``sys.meta_path``."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError(f"{name} is not imported while skops loads")
+        return None
+
+
+def _skops():
+    """``skops.io``, imported without dragging torch in.
+
+    Importing skops.io imports every scikit-learn module to list its trusted
+    types, and one of them (the array-API shim) imports torch when it is
+    installed: ~300 MB of resident memory in every Dask worker, for a bundle
+    that holds no torch model. torch is blocked for the duration of that
+    import only (unless it is imported already); torch bundles import it
+    themselves afterwards as usual.
+    """
+    if "skops.io" in sys.modules or "torch" in sys.modules:
+        import skops.io
+
+        return skops.io
+    blocker = _NoTorch()
+    sys.meta_path.insert(0, blocker)
+    try:
+        import skops.io
+    finally:
+        sys.meta_path.remove(blocker)
+    return skops.io
+
+
 def _skops_dump(obj, where):
-    import skops.io as sio
+    sio = _skops()
 
     data = sio.dumps(obj)
     _untrusted_allowed(sio.get_untrusted_types(data=data), where)
@@ -113,7 +147,7 @@ def _skops_dump(obj, where):
 
 
 def _skops_load(data, where):
-    import skops.io as sio
+    sio = _skops()
 
     try:
         trusted = _untrusted_allowed(sio.get_untrusted_types(data=data), where)

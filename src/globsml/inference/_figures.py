@@ -7,8 +7,11 @@ from .._errors import GlobsmlError
 __all__ = ["plot_candidate_colours"]
 
 
-def plot_candidate_colours(catalogue, sources, *, column="colour", bins=None, title=None, ax=None):
-    """Histogram of a colour for all sources and for the GC candidates.
+def plot_candidate_colours(catalogue, sources, *, column="colour", bins=None, title=None):
+    """Histograms of a colour for all sources and for the GC candidates.
+
+    Left: numbers of sources; right: the two distributions normalised, to
+    compare their shapes.
 
     Parameters
     ----------
@@ -20,18 +23,14 @@ def plot_candidate_colours(catalogue, sources, *, column="colour", bins=None, ti
     column : str
         The colour column.
     bins : array-like, optional
-        Bin edges (default: 0.05 mag from -0.5 to 2.5).
+        Bin edges (default: 0.05 mag from -0.5 to 2.5); sources outside
+        are counted in the legend.
     title : str, optional
-    ax : matplotlib.axes.Axes, optional
 
     Returns
     -------
     matplotlib.figure.Figure
     """
-    import matplotlib
-
-    if ax is None:
-        matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     if column not in sources.columns:
@@ -42,22 +41,30 @@ def plot_candidate_colours(catalogue, sources, *, column="colour", bins=None, ti
     colour = merged[column].to_numpy(dtype=float)
     finite = np.isfinite(colour)
     cand = merged["is_gc"].to_numpy(dtype=bool)
-    bins = np.arange(-0.5, 2.5001, 0.05) if bins is None else np.asarray(bins)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.4, 4.2), constrained_layout=True)
-    else:
-        fig = ax.figure
-    ax.hist(colour[finite], bins=bins, histtype="stepfilled", color="0.85", edgecolor="0.5",
-            label=f"all sources ({finite.sum()})")
-    ax.hist(colour[finite & cand], bins=bins, histtype="step", color="C3", linewidth=2,
-            label=f"GC candidates ({(finite & cand).sum()})")
-    if (finite & cand).any():
-        med = float(np.median(colour[finite & cand]))
-        ax.axvline(med, color="C3", linestyle="--", linewidth=1)
-        ax.text(med, ax.get_ylim()[1] * 0.95, f" median {med:.2f}", color="C3", va="top", fontsize=9)
-    ax.set_xlabel("g - z (m3_g - m3_z, mag)")
-    ax.set_ylabel("sources per 0.05 mag" if bins is None or np.allclose(np.diff(bins), 0.05) else "sources")
+    bins = np.arange(-0.5, 2.5001, 0.05) if bins is None else np.asarray(bins, dtype=float)
+    inside = finite & (colour >= bins[0]) & (colour <= bins[-1])
+    groups = {
+        "all sources": finite,
+        "GC candidates": finite & cand,
+    }
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    for ax, density in zip(axes, (False, True)):
+        for (label, mask), style in zip(groups.items(), (
+            {"histtype": "stepfilled", "color": "0.85", "edgecolor": "0.5"},
+            {"histtype": "step", "color": "C3", "linewidth": 2},
+        )):
+            outside = int((mask & ~inside).sum())
+            text = f"{label} ({int(mask.sum())}" + (f", {outside} off the axis)" if outside else ")")
+            if mask.any():
+                ax.hist(colour[mask & inside], bins=bins, density=density, label=text, **style)
+        if (finite & cand).any():
+            med = float(np.median(colour[finite & cand]))
+            ax.axvline(med, color="C3", linestyle="--", linewidth=1, label=f"candidates' median {med:.2f}")
+        ax.set_xlabel(f"g - z ({column}, mag)")
+        ax.set_ylabel("normalised" if density else "sources per bin")
+        ax.legend(frameon=False, fontsize=8)
+    axes[0].set_title("numbers", fontsize=10)
+    axes[1].set_title("shapes", fontsize=10)
     if title:
-        ax.set_title(title, fontsize=10)
-    ax.legend(frameon=False)
+        fig.suptitle(title, fontsize=11)
     return fig
