@@ -69,27 +69,34 @@ class CNNNet(torch.nn.Module):
         drop = self.training
         return self.head(self.hidden(self.features(x), drop=drop), drop=drop)
 
-    def mc_proba(self, f, passes, gen, *, chunk_elements=2_000_000):
+    def mc_proba(self, f, passes, gen, *, chunk_elements=8_000_000):
         """Mean sigmoid output over ``passes`` dropout masks, from the features.
 
         The passes are stacked into the batch (one matrix product per
         chunk of rows), with masks drawn from ``gen`` so that the result is
-        reproducible.
+        reproducible. The 1/keep rescaling of inverted dropout is folded
+        into the weights, and both masks come from one draw: the mask
+        arithmetic, not the matrix products, is what MC dropout costs.
         """
         keep = 1.0 - self.dropout
-        rows = max(1, chunk_elements // (passes * f.shape[1]))
+        w1, b1 = self.fc1.weight / keep, self.fc1.bias
+        w2, b2 = self.fc2.weight / keep, self.fc2.bias
+        d_in, d_h = f.shape[1], w1.shape[0]
+        rows = max(1, chunk_elements // (passes * (d_in + d_h)))
         out = []
         for start in range(0, len(f), rows):
             fb = f[start:start + rows]
             m = len(fb)
-            x = fb.unsqueeze(0).expand(passes, m, f.shape[1]).reshape(passes * m, -1)
+            x = fb.unsqueeze(0).expand(passes, m, d_in).reshape(passes * m, d_in)
             if self.dropout > 0:
-                x = x * (torch.rand(x.shape, generator=gen) < keep) / keep
-            h = F.relu(self.fc1(x))
-            if self.dropout > 0:
-                h = h * (torch.rand(h.shape, generator=gen) < keep) / keep
-            p = torch.sigmoid(self.fc2(h)).reshape(passes, m).mean(0)
-            out.append(p)
+                kept = torch.rand((passes * m, d_in + d_h), generator=gen) < keep
+                x = torch.where(kept[:, :d_in], x, 0.0)
+                h = torch.relu(torch.addmm(b1, x, w1.T))
+                h = torch.where(kept[:, d_in:], h, 0.0)
+                p = torch.sigmoid(torch.addmm(b2, h, w2.T))
+            else:
+                p = torch.sigmoid(self.fc2(torch.relu(self.fc1(x))))
+            out.append(p.reshape(passes, m).mean(0))
         return torch.cat(out) if out else torch.empty(0)
 
 
@@ -171,7 +178,12 @@ class GCCNNClassifier(ClassifierMixin, BaseEstimator):
         Forward passes averaged at prediction (MC dropout); 0 or 1 means one
         deterministic pass (dropout off).
     nan_value : float, default 0.0
-        Value of non-finite pixels (off the detector), as published.
+        Value of non-finite pixels (off the detector), as published. The
+        cut-outs are background-subtracted, so 0 is the sky level: in the
+        real cut-outs the median of the border pixels is 0.0006-0.0026 e/s
+        per galaxy, and 3.5 % of the 48,677 cut-outs (0.7 % of pixels) have
+        NaN. Filling with a per-frame sky estimate would give nearly the
+        same values; other constants put an artificial edge into the frame.
     batch_size_predict : int, default 8192
     random_state : int, default 0
         Seeds initialisation, split, shuffling, flips and the MC-dropout
