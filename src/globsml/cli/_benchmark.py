@@ -34,6 +34,9 @@ def register(subparsers):
                         help="output directory (default: ./globsml-benchmark)")
     parser.add_argument("--quick", action="store_true",
                         help="fast profile for CI: fewer trees and iterations")
+    parser.add_argument("--threads", type=int, default=1, metavar="N",
+                        help="OpenMP/BLAS threads per model fit (default: 1; 0 = the libraries' "
+                             "defaults). More than one often slows down on shared machines")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
     return parser
@@ -45,7 +48,7 @@ def run(args):
 
     result = run_benchmark(args.data, models=args.models, setups=args.setups, seeds=args.seeds,
                            out=args.out, quick=args.quick, progress=not args.no_progress,
-                           n_folds=args.folds)
+                           n_folds=args.folds, threads=args.threads or None)
     print(markdown_table(display_table(result.table)), end="")
     print(f"{result.computed} run(s) computed, {result.skipped} resumed from {result.out}")
     print(f"report: {result.files.get('report.html', result.out)}")

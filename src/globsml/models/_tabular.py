@@ -45,6 +45,7 @@ from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils.validation import check_is_fitted
 
+from .._errors import GlobsmlError
 from ..preprocessing import make_preprocessor
 from ._calibration import ValidationCalibratedClassifier
 from ._registry import register_model
@@ -217,12 +218,20 @@ def _adaboost(*, random_state=0, n_estimators=10, forest_trees=50, n_jobs=-1, ca
     return tabular_pipeline(est, calibrate=calibrate, random_state=random_state)
 
 
-def _catboost(*, random_state=0, iterations=1000, thread_count=-1, calibrate=False):
+def _catboost(*, random_state=0, iterations=1000, thread_count=1, calibrate=False):
     """CatBoost with its defaults (1000 iterations, depth 6, automatic learning rate), published.
 
     Silent, and writes no ``catboost_info/`` folder into the working directory.
+    One thread by default: CatBoost's threads busy-wait like OpenMP's, which on
+    a shared two-core machine costs more than a second thread gains; pass
+    ``thread_count=-1`` on a machine of your own.
     """
-    from catboost import CatBoostClassifier  # optional dependency (extra "boost")
+    try:
+        from catboost import CatBoostClassifier  # optional dependency (extra "boost")
+    except ImportError:
+        raise GlobsmlError(
+            "model 'catboost' needs the catboost package: pip install 'globsml[boost]'"
+        ) from None
 
     est = CatBoostClassifier(iterations=iterations, random_seed=random_state, thread_count=thread_count,
                              verbose=0, allow_writing_files=False)
