@@ -103,7 +103,7 @@ def _register_test_models():
             description="test only", published=False,
         )
     if "explain-test-cnn" not in model_names():
-        register_model("explain-test-cnn", lambda random_state=0: TinyCNN(random_state), input="images",
+        register_model("explain-test-cnn", lambda random_state=0: TinyCNN(random_state, epochs=12), input="images",
                        description="test only", published=False)
 
 

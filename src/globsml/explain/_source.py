@@ -427,6 +427,8 @@ def explain_resolved(resolved, data, galaxy, id, *, seed=0, num_features=8, num_
         return expl
     if features is None:
         raise GlobsmlError(f"{data.name or 'data'}: no feature table for tabular model {name}")
+    if training is None and not trained_on.startswith("bundle"):
+        raise GlobsmlError(f"LIME for {name} needs the training data (give training=...)")
     frame = features.to_frame().T
     expl.p_gc = float(np.asarray(est.predict_proba(frame))[0, 1])
     if training is not None:
@@ -439,8 +441,6 @@ def explain_resolved(resolved, data, galaxy, id, *, seed=0, num_features=8, num_
         expl.reference = train_x
         expl.reference_labels = (np.asarray(est.predict_proba(train_x))[:, 1] >= 0.5).astype(int)
         expl.reference_note = f"sources of {data.name or 'the data'}, split by this model's verdict"
-    else:
-        raise GlobsmlError(f"LIME for {name} needs the training data (give training=...)")
     expl.lime = lime_explain(
         est, features, train_x, num_features=num_features, num_samples=num_samples,
         kernel_width=LIME_KERNEL_WIDTH, seed=seed,
