@@ -51,7 +51,7 @@ def run(args):
     print(f"{galaxy}: detecting sources on {g.shape[1]}x{g.shape[0]} pixel frames ...")
     table, cutouts = extract_sources(
         g, z, wcs=wcs, ebv=args.ebv, galaxy=galaxy, deblend=not args.no_deblend,
-        n_sigma=FRAME_DEFAULTS["n_sigma"] if args.n_sigma is None else args.n_sigma,
+        n_sigma=FRAME_DEFAULTS["n_sigma"] if args.n_sigma is None else args.n_sigma, progress=True,
     )
     out = Path(args.out)
     write_cutouts(out / IMAGE_DIRNAME / f"{galaxy}{IMAGE_SUFFIX}", cutouts)

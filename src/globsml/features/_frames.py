@@ -126,7 +126,7 @@ def _background(data, valid, box_size):
     return bkg.background, bkg.background_rms
 
 
-def _detect(data, valid, rms, *, n_sigma, n_pixels, kernel_fwhm, deblend):
+def _detect(data, valid, rms, *, n_sigma, n_pixels, kernel_fwhm, deblend, progress=False):
     from astropy.convolution import convolve
     from photutils.segmentation import deblend_sources, detect_sources, make_2dgaussian_kernel
 
@@ -138,16 +138,16 @@ def _detect(data, valid, rms, *, n_sigma, n_pixels, kernel_fwhm, deblend):
         warnings.simplefilter("ignore")
         segm = detect_sources(conv, threshold, n_pixels, mask=~valid)
         if segm is not None and deblend and segm.n_labels > 0:
-            segm = deblend_sources(conv, segm, n_pixels, n_levels=32, contrast=0.001, progress_bar=False)
+            segm = deblend_sources(conv, segm, n_pixels, n_levels=32, contrast=0.001, progress_bar=progress)
     return segm
 
 
-def _catalog(data, valid, segm, wcs):
+def _catalog(data, valid, segm, wcs, progress=False):
     from photutils.segmentation import SourceCatalog
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cat = SourceCatalog(np.where(valid, data, np.nan), segm, mask=~valid, wcs=wcs)
+        cat = SourceCatalog(np.where(valid, data, np.nan), segm, mask=~valid, wcs=wcs, progress_bar=progress)
         out = {}
         for name, candidates in _CATALOG_NAMES.items():
             for attr in candidates:
@@ -172,7 +172,7 @@ def _catalog(data, valid, segm, wcs):
 def extract_sources(g_image, z_image, *, wcs=None, ebv=0.0, galaxy="", n_sigma=FRAME_DEFAULTS["n_sigma"],
                     n_pixels=FRAME_DEFAULTS["n_pixels"], deblend=True, edge=10,
                     kernel_fwhm=FRAME_DEFAULTS["kernel_fwhm"], box_size=FRAME_DEFAULTS["box_size"],
-                    match_radius=FRAME_DEFAULTS["match_radius"]):
+                    match_radius=FRAME_DEFAULTS["match_radius"], progress=False):
     """Detect and measure sources on a g/z pair of full frames (the published pipeline).
 
     Steps, band by band: background and noise maps (photutils
@@ -208,6 +208,9 @@ def extract_sources(g_image, z_image, *, wcs=None, ebv=0.0, galaxy="", n_sigma=F
         to an off-detector pixel are removed.
     match_radius : float, optional
         Maximum g-z centroid separation (pixels) of a match.
+    progress : bool, optional
+        Report each step and show photutils' progress bars (deblending and
+        Kron measurements take minutes on a full 4k x 4k ACS frame).
 
     Returns
     -------
@@ -232,11 +235,16 @@ def extract_sources(g_image, z_image, *, wcs=None, ebv=0.0, galaxy="", n_sigma=F
 
     subtracted, cats = {}, {}
     for band, img in (("g", g), ("z", z)):
+        if progress:
+            print(f"{galaxy or 'frame'} {band}: background, detection{' and deblending' if deblend else ''}", flush=True)
         bkg, rms = _background(img, valid, box_size)
         sub = np.where(valid, img - bkg, np.nan)
         subtracted[band] = sub
-        segm = _detect(sub, valid, rms, n_sigma=n_sigma, n_pixels=n_pixels, kernel_fwhm=kernel_fwhm, deblend=deblend)
-        cats[band] = None if segm is None or segm.n_labels == 0 else _catalog(sub, valid, segm, wcs)
+        segm = _detect(sub, valid, rms, n_sigma=n_sigma, n_pixels=n_pixels, kernel_fwhm=kernel_fwhm, deblend=deblend,
+                       progress=progress)
+        if progress and segm is not None:
+            print(f"{galaxy or 'frame'} {band}: {segm.n_labels} segments; measuring them", flush=True)
+        cats[band] = None if segm is None or segm.n_labels == 0 else _catalog(sub, valid, segm, wcs, progress=progress)
 
     # Edge: distance of each pixel to the frame border or an off-detector pixel.
     from scipy import ndimage
