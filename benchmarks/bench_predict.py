@@ -95,10 +95,12 @@ def bench_tables(ds, rows, repeat, names):
             continue
         print(f"[tables] {label}: fitting on {keep.sum()} mock sources", file=sys.stderr, flush=True)
         model = factory()
-        if label == "catboost-raw":
-            model.fit(X.to_numpy(dtype=np.float32), y)
-        else:
-            model.fit(X[keep], y[keep])
+        # One thread for fitting too: OpenMP pools spin badly on an oversubscribed machine.
+        with threadpool_limits(1):
+            if label == "catboost-raw":
+                model.fit(X.to_numpy(dtype=np.float32), y)
+            else:
+                model.fit(X[keep], y[keep])
         entry = {"note": note, "rows": rows}
         with threadpool_limits(1):
             if label == "catboost-raw":
