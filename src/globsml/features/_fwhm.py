@@ -70,14 +70,21 @@ def gaussian_fwhm(images, x, y, *, half_width=4, n_iter=40, max_offset=2.0, sigm
 
     m = d.shape[1]
 
-    def residual_and_jacobian(p, rows):
+    def model_terms(p, rows):
         amp, x0, y0, s, b = (p[:, i:i + 1] for i in range(5))
         dx = px[rows] - x0
         dy = py[rows] - y0
-        w = wgt[rows]
         r2 = dx * dx + dy * dy
         inv_s2 = 1.0 / (s * s)
         e = np.exp(-0.5 * r2 * inv_s2)
+        w = wgt[rows]
+        return (d[rows] - amp * e - b) * w, (amp, s, dx, dy, r2, inv_s2, e, w)
+
+    def residual(p, rows):
+        return model_terms(p, rows)[0]
+
+    def residual_and_jacobian(p, rows):
+        res, (amp, s, dx, dy, r2, inv_s2, e, w) = model_terms(p, rows)
         ae = amp * e * w
         jac = np.empty((len(p), m, 5))
         jac[:, :, 0] = e * w
@@ -85,11 +92,10 @@ def gaussian_fwhm(images, x, y, *, half_width=4, n_iter=40, max_offset=2.0, sigm
         jac[:, :, 2] = ae * dy * inv_s2
         jac[:, :, 3] = ae * r2 * inv_s2 / s
         jac[:, :, 4] = w
-        return (d[rows] - amp * e - b) * w, jac
+        return res, jac
 
     lam = np.full(n, 1e-2)
-    res, jac = residual_and_jacobian(p, slice(None))
-    chi2 = (res * res).sum(axis=1)
+    chi2 = (residual(p, slice(None)) ** 2).sum(axis=1)
     eye = np.eye(5)
     # Levenberg-Marquardt on all sources at once; a source leaves the active
     # set once an accepted step improves its chi-square by < 1e-6 (relative).
@@ -98,7 +104,8 @@ def gaussian_fwhm(images, x, y, *, half_width=4, n_iter=40, max_offset=2.0, sigm
         for _ in range(n_iter):
             if active.size == 0:
                 break
-            ja, ra, pa, la = jac[active], res[active], p[active], lam[active]
+            pa, la = p[active], lam[active]
+            ra, ja = residual_and_jacobian(pa, active)
             jt = ja.transpose(0, 2, 1)
             jtj = jt @ ja
             jtr = (jt @ ra[:, :, None])[:, :, 0]
@@ -108,18 +115,16 @@ def gaussian_fwhm(images, x, y, *, half_width=4, n_iter=40, max_offset=2.0, sigm
             step[ok] = np.linalg.solve(damped[ok], jtr[ok][:, :, None])[:, :, 0]
             trial = pa + step
             trial[:, 3] = np.abs(trial[:, 3])
-            res_t, jac_t = residual_and_jacobian(trial, active)
-            chi2_t = (res_t * res_t).sum(axis=1)
+            chi2_t = (residual(trial, active) ** 2).sum(axis=1)
             better = ok & np.isfinite(chi2_t) & (chi2_t < chi2[active])
             done = better & (chi2[active] - chi2_t <= 1e-6 * chi2[active])
             idx = active[better]
             p[idx] = trial[better]
-            res[idx] = res_t[better]
-            jac[idx] = jac_t[better]
             chi2[idx] = chi2_t[better]
             lam[active] = np.where(better, la / 3.0, la * 3.0)
             active = active[~(done | ~ok | (lam[active] > 1e10))]
 
+        _, jac = residual_and_jacobian(p, slice(None))
         jtj = jac.transpose(0, 2, 1) @ jac
         dof = wgt.sum(axis=1) - 5
         good = np.isfinite(jtj).all(axis=(1, 2)) & (np.abs(np.linalg.det(jtj)) > 0) & (dof > 0)
