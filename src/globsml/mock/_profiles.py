@@ -60,9 +60,10 @@ def king_profile(x, y, r_half, concentration):
     concentration : ndarray
         r_t / r_c, per source.
     """
-    rc = king_core_radius(r_half, concentration)
-    r = np.sqrt(x * x + y * y + SOFTENING**2)
-    return _king_1d(r, rc, concentration)
+    dtype = np.result_type(x, y)
+    rc = np.asarray(king_core_radius(r_half, concentration), dtype=dtype)
+    r = np.sqrt(x * x + y * y + dtype.type(SOFTENING**2))
+    return _king_1d(r, rc, np.asarray(concentration, dtype=dtype))
 
 
 def sersic_b(n):
@@ -86,11 +87,14 @@ def sersic_profile(x, y, r_eff, n, q, theta):
     theta : ndarray
         Position angle of the major axis, radians from the x axis.
     """
-    b = sersic_b(n)
-    ct, st = np.cos(theta), np.sin(theta)
+    dtype = np.result_type(x, y)
+    b = np.asarray(sersic_b(n), dtype=dtype)
+    ct, st = np.asarray(np.cos(theta), dtype=dtype), np.asarray(np.sin(theta), dtype=dtype)
     xp = x * ct + y * st
     yp = (-x * st + y * ct) / q
-    r = np.sqrt(xp * xp + yp * yp + SOFTENING**2)
+    r2 = (xp * xp + yp * yp + dtype.type(SOFTENING**2)) / (r_eff * r_eff)
+    # (r / re)^(1/n) as exp(ln(r^2 / re^2) / 2n): one log and one exp
+    powr = np.exp(np.log(r2) * np.asarray(0.5 / n, dtype=dtype))
     # total flux of exp(-b ((r/re)^(1/n) - 1)) over the ellipse
-    total = 2 * np.pi * n * np.exp(b) * b ** (-2 * n) * special.gamma(2 * n) * r_eff**2 * q
-    return np.exp(-b * ((r / r_eff) ** (1.0 / n) - 1.0)) / total
+    total = np.asarray(2 * np.pi * n * np.exp(b) * b ** (-2 * n) * special.gamma(2 * n) * r_eff**2 * q, dtype=dtype)
+    return np.exp(-b * (powr - 1)) / total

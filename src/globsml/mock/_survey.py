@@ -1,6 +1,7 @@
 """The mock survey: 141 galaxies in the published format, rendered from physics."""
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ from ._labels import catalogue_labels
 from ._populations import (
     POPULATION,
     detection_probability,
+    draw_artefacts,
     draw_contaminants,
     draw_faint_galaxies,
     draw_gcs,
@@ -177,9 +179,20 @@ def make_galaxy(plan, seed_rng, calib, *, progress=None):
     pool = _draw_pool(plan, rng, quant, ref_sigma)
     lab = pool["pGC"] >= 0.5
     pos, neg = np.flatnonzero(lab), np.flatnonzero(~lab)
+    n_neg = plan.n_sources - plan.n_gcs
+    # artefacts (hot pixels, cosmic rays) take their measured share of the
+    # sources; the catalogue never matches them
+    share = calib.get("artefact_fraction", {}).get(plan.galaxy)
+    if share is None:
+        share = calib.get("artefact_fraction_cluster", {}).get(plan.cluster, 0.0)
+    n_art = min(n_neg, rng.binomial(plan.n_sources, share))
     pick = np.concatenate([rng.choice(pos, plan.n_gcs, replace=False),
-                           rng.choice(neg, plan.n_sources - plan.n_gcs, replace=False)])
+                           rng.choice(neg, n_neg - n_art, replace=False)])
     src = {k: v[pick] for k, v in pool.items()}
+    art = draw_artefacts(n_art, rng, plan)
+    art["sigma"] = _assign_noise(art["x"], art["y"], plan, quant, rng)
+    art["matched"], art["pGC"] = np.zeros(n_art, bool), np.zeros(n_art)
+    src = {k: np.concatenate([v, art[k]]) for k, v in src.items()}
     # table order: raster order of the segmentation (by y, then x), like photutils labels
     order = np.lexsort((src["x"], src["y"]))
     src = {k: v[order] for k, v in src.items()}
@@ -294,7 +307,24 @@ def _plans(seed, scale):
     return plans
 
 
-def make_mock_survey(directory, *, seed=0, scale=1.0, progress=True):
+def _n_jobs(n_jobs, n_tasks):
+    if n_jobs is None:
+        n_jobs = min(2, os.cpu_count() or 1)
+    return max(1, min(int(n_jobs), n_tasks))
+
+
+def _make_one(job):
+    """Make one galaxy's cut-out file and table part (in a worker process or not)."""
+    plan, rng, part, image = job
+    src, cut = make_galaxy(plan, rng, calibration())
+    table = galaxy_table(plan, src, cut)
+    write_cutouts(image, cut)
+    with atomic_path(part) as tmp:
+        table.to_csv(tmp, index=False)
+    return plan.galaxy
+
+
+def make_mock_survey(directory, *, seed=0, scale=1.0, progress=True, galaxies=None, n_jobs=None):
     """Make the mock survey in the published format.
 
     Writes ``ACS_sources_original.csv`` (every published column, in order,
@@ -318,6 +348,13 @@ def make_mock_survey(directory, *, seed=0, scale=1.0, progress=True):
         (at least 5 sources per galaxy).
     progress : bool, optional
         Show a progress bar (over sources) on stderr.
+    galaxies : sequence of str, optional
+        Make only these galaxies (for tests and quick looks). Each galaxy
+        has its own random stream, so its files are the same as in the
+        whole survey made with the same seed and scale.
+    n_jobs : int, optional
+        Worker processes (galaxies are made in parallel); default: up to
+        2, as many as there are CPUs. The files do not depend on it.
 
     Returns
     -------
@@ -327,47 +364,71 @@ def make_mock_survey(directory, *, seed=0, scale=1.0, progress=True):
     directory = Path(directory)
     seed = int(seed)
     scale = float(scale)
-    meta = {"generator": "globsml.mock", "version": __version__, "seed": seed, "scale": scale}
+    meta = {"generator": "globsml.mock", "version": __version__, "seed": seed, "scale": scale,
+            "galaxies": None if galaxies is None else sorted(map(str, galaxies))}
     marker = directory / MARKER
     if marker.is_file():
         done = json.loads(marker.read_text())
-        if {k: done.get(k) for k in ("seed", "scale")} == {"seed": seed, "scale": scale} and (
-                directory / TABLE_FILENAME).is_file():
+        keys = ("seed", "scale", "galaxies")
+        if {k: done.get(k) for k in keys} == {k: meta[k] for k in keys} and (directory / TABLE_FILENAME).is_file():
             return directory
         raise GlobsmlError(f"{directory}: holds a mock survey with seed {done.get('seed')} and scale "
                            f"{done.get('scale')}, not seed {seed} scale {scale}; choose another directory")
     if (directory / TABLE_FILENAME).exists():
         raise GlobsmlError(f"{directory}: already holds {TABLE_FILENAME} that is not a finished mock survey; "
                            "choose an empty directory")
-    calib = calibration()
     parts_dir = directory / f".mock-parts-seed{seed}-scale{scale:g}"
     image_dir = directory / IMAGE_DIRNAME
     parts_dir.mkdir(parents=True, exist_ok=True)
     image_dir.mkdir(parents=True, exist_ok=True)
     plans = _plans(seed, scale)
+    if galaxies is not None:
+        known = {p.galaxy for p, _ in plans}
+        unknown = sorted(set(map(str, galaxies)) - known)
+        if unknown:
+            raise GlobsmlError(f"mock survey: unknown galaxy name(s) {', '.join(unknown)}; "
+                               "the mock has the 141 published galaxies")
+        plans = [(p, r) for p, r in plans if p.galaxy in set(map(str, galaxies))]
     total = int(sum(p.n_sources for p, _ in plans))
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
         bar = tqdm(total=total, desc="mock survey", unit="src", file=sys.stderr)
-    tables = []
+    todo = []
     for plan, rng in plans:
         part = parts_dir / f"{plan.galaxy}.csv"
         image = image_dir / f"{plan.galaxy}{IMAGE_SUFFIX}"
         if part.is_file() and image.is_file():
-            tables.append(pd.read_csv(part, keep_default_na=True))
+            if bar is not None:
+                bar.update(plan.n_sources)
         else:
-            src, cut = make_galaxy(plan, rng, calib)
-            table = galaxy_table(plan, src, cut)
-            write_cutouts(image, cut)
-            with atomic_path(part) as tmp:
-                table.to_csv(tmp, index=False)
-            tables.append(pd.read_csv(part))  # read back: one code path for fresh and resumed parts
-        if bar is not None:
-            bar.update(plan.n_sources)
+            todo.append((plan, rng, part, image))
+    n_jobs = _n_jobs(n_jobs, len(todo))
+    if n_jobs == 1:
+        for job in todo:
+            _make_one(job)
+            if bar is not None:
+                bar.update(job[0].n_sources)
+    else:
+        import concurrent.futures as cf
+        import multiprocessing as mp
+
+        # biggest galaxies first, so that the workers finish together;
+        # each galaxy has its own random stream, so the order changes nothing
+        todo.sort(key=lambda job: -job[0].n_sources)
+        # fork where there is fork: "spawn" would re-import the caller's
+        # main script, which breaks scripts without a __main__ guard
+        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+        with cf.ProcessPoolExecutor(n_jobs, mp_context=mp.get_context(method)) as pool:
+            futures = {pool.submit(_make_one, job): job[0].n_sources for job in todo}
+            for fut in cf.as_completed(futures):
+                fut.result()
+                if bar is not None:
+                    bar.update(futures[fut])
     if bar is not None:
         bar.close()
+    tables = [pd.read_csv(parts_dir / f"{plan.galaxy}.csv") for plan, _ in plans]
     table = pd.concat(tables, ignore_index=True)
     with atomic_path(directory / TABLE_FILENAME) as tmp:
         table.to_csv(tmp, index=True)

@@ -1,0 +1,51 @@
+"""``globsml mock`` and the embedded default data set."""
+
+import shutil
+
+import pytest
+
+from globsml.cli import main
+from globsml.mock import _cache, default_data_dir
+
+
+def test_cli_reports_bad_scale(capsys, tmp_path):
+    assert main(["mock", str(tmp_path / "m"), "--scale", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "scale" in err and "Traceback" not in err
+
+
+def test_cli_on_a_finished_mock_prints_it(small_mock, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(small_mock, copy)
+    assert main(["mock", str(copy), "--scale", "0.02", "--quiet"]) == 0
+    assert str(copy) in capsys.readouterr().out
+    assert main(["mock", str(copy), "--scale", "0.5", "--quiet"]) == 2
+
+
+def test_default_data_dir_is_made_once(monkeypatch, tmp_path, capsys, small_mock):
+    monkeypatch.setenv("GLOBSML_CACHE", str(tmp_path))
+    monkeypatch.setenv("GLOBSML_MOCK_SCALE", "0.02")
+    calls = []
+
+    def fake_make(path, **kwargs):
+        calls.append(kwargs)
+        shutil.copytree(small_mock, path)
+        return path
+
+    monkeypatch.setattr(_cache, "make_mock_survey", fake_make)
+    first = default_data_dir(progress=False)
+    assert "making the mock survey" in capsys.readouterr().err
+    assert first.parent == tmp_path
+    second = default_data_dir(progress=False)
+    assert second == first and len(calls) == 1
+    assert calls[0]["scale"] == 0.02 and calls[0]["seed"] == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_default_scale_must_be_a_fraction(monkeypatch, tmp_path):
+    from globsml import GlobsmlError
+
+    monkeypatch.setenv("GLOBSML_CACHE", str(tmp_path))
+    monkeypatch.setenv("GLOBSML_MOCK_SCALE", "big")
+    with pytest.raises(GlobsmlError, match="GLOBSML_MOCK_SCALE"):
+        default_data_dir()

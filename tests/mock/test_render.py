@@ -1,0 +1,95 @@
+"""Rendering: fluxes, positions and sizes of rendered sources; noise and NaN regions."""
+
+import numpy as np
+import pytest
+
+from globsml.mock._profiles import king_core_radius, sersic_profile
+from globsml.mock._render import (
+    KING,
+    POINT,
+    SERSIC,
+    STAMP,
+    _correlation_weight,
+    add_noise,
+    apply_nan_regions,
+    render_stamps,
+)
+
+
+def _moments(img):
+    yy, xx = np.mgrid[0 : img.shape[-2], 0 : img.shape[-1]]
+    tot = img.sum()
+    cx, cy = (img * xx).sum() / tot, (img * yy).sum() / tot
+    r2 = (img * ((xx - cx) ** 2 + (yy - cy) ** 2)).sum() / tot
+    return tot, cx, cy, r2
+
+
+def test_point_and_king_sources_keep_flux_and_position():
+    kind = np.array([POINT, KING, KING])
+    dx = np.array([0.3, -0.2, 0.0])
+    dy = np.array([-0.4, 0.1, 0.0])
+    params = np.array([[0, 0, 0, 0], [0.6, 30, 0, 0], [2.5, 30, 0, 0]], float)
+    flux = np.array([[10.0, 5.0], [10.0, 5.0], [10.0, 5.0]])
+    stamps = render_stamps(kind, dx, dy, params, flux)
+    assert stamps.shape == (3, 2, STAMP, STAMP)
+    ref = STAMP // 2
+    r2 = []
+    for i in range(3):
+        for band, f in enumerate((10.0, 5.0)):
+            tot, cx, cy, m2 = _moments(stamps[i, band])
+            assert tot == pytest.approx(f, rel=0.05)
+            assert cx == pytest.approx(ref + dx[i], abs=0.1)
+            assert cy == pytest.approx(ref + dy[i], abs=0.1)
+        r2.append(_moments(stamps[i, 0])[3])
+    # a bigger GC is more extended than a small one, which is more than a star
+    assert r2[0] < r2[1] < r2[2]
+
+
+def test_sersic_is_normalised_and_elliptical():
+    yy, xx = np.mgrid[-60:60:0.25, -60:60:0.25]
+    prof = sersic_profile(xx, yy, 3.0, 1.0, 0.5, 0.0)
+    assert prof.sum() * 0.25**2 == pytest.approx(1.0, rel=0.02)
+    # elongated along x
+    assert (prof * xx**2).sum() > 2 * (prof * yy**2).sum()
+    stamps = render_stamps(np.array([SERSIC]), np.zeros(1), np.zeros(1), np.array([[2.0, 1.0, 0.5, 0.0]]),
+                           np.array([[1.0, 1.0]]))
+    assert 0.8 < stamps[0, 0].sum() <= 1.0
+
+
+def test_king_half_light_radius():
+    rc = king_core_radius(1.0, 30.0)
+    assert 0.1 < rc < 0.5
+
+
+def test_noise_level_and_correlation():
+    rng = np.random.default_rng(1)
+    n = 4000
+    model = np.zeros((n, 2, 20, 20))
+    sigma = np.full((n, 2), 0.01)
+    out = add_noise(model, sigma, (750.0, 1210.0), [(0.3, 0.3), (0.0, 0.0)], np.zeros((n, 2)),
+                    np.zeros((n, 2, 2)), rng)
+    assert out[:, 0].std() == pytest.approx(0.01, rel=0.03)
+    lag = np.mean(out[:, 0, :, 1:] * out[:, 0, :, :-1]) / out[:, 0].var()
+    assert lag == pytest.approx(0.3, abs=0.03)
+    lag_z = np.mean(out[:, 1, :, 1:] * out[:, 1, :, :-1]) / out[:, 1].var()
+    assert abs(lag_z) < 0.03
+    assert _correlation_weight(0.0) == 0.0
+
+
+def test_poisson_noise_of_sources():
+    rng = np.random.default_rng(2)
+    n = 3000
+    model = np.full((n, 2, 20, 20), 7.5)
+    out = add_noise(model, np.zeros((n, 2)), (750.0, 750.0), [(0, 0), (0, 0)], np.zeros((n, 2)),
+                    np.zeros((n, 2, 2)), rng)
+    assert out[:, 0].std() == pytest.approx(np.sqrt(7.5 / 750), rel=0.03)
+
+
+def test_nan_regions_cover_straight_edges():
+    rng = np.random.default_rng(3)
+    cut = np.zeros((2000, 2, 20, 20))
+    apply_nan_regions(cut, rng, probability=0.1, fraction_quantiles=np.linspace(0.05, 0.5, 21), angle=0.3)
+    hit = np.isnan(cut).any(axis=(1, 2, 3))
+    assert 0.07 < hit.mean() < 0.13
+    frac = np.isnan(cut[hit, 0]).mean(axis=(1, 2))
+    assert (frac > 0.02).all() and (frac < 0.6).all()
