@@ -39,15 +39,17 @@ def load_cutouts(n, seed=0):
     """``n`` real cut-outs drawn from every galaxy available, else synthetic ones."""
     files = sorted((SHARED / "ImageData").glob("*_images.fits")) if (SHARED / "ImageData").is_dir() else []
     if files:
-        parts, total = [], 0
-        for path in files:
-            parts.append(np.asarray(read_cutouts(path), dtype=np.float64))
-            total += len(parts[-1])
-            if total >= n:
-                break
+        # The same share of sources from every galaxy, drawn at random.
+        rng = np.random.default_rng(seed)
+        counts = np.array([len(read_cutouts(path)) for path in files])
+        share = rng.multinomial(n, counts / counts.sum()) if n < counts.sum() else counts
+        parts = []
+        for path, k, total in zip(files, share, counts):
+            if k:
+                idx = np.sort(rng.choice(total, size=min(k, total), replace=False))
+                parts.append(np.asarray(read_cutouts(path)[idx], dtype=np.float64))
         stack = np.concatenate(parts)
-        idx = np.random.default_rng(seed).choice(len(stack), size=min(n, len(stack)), replace=False)
-        return stack[np.sort(idx)], f"real cut-outs from {len(parts)} galaxies in {SHARED / 'ImageData'}"
+        return stack, f"real cut-outs from {len(parts)} galaxies in {SHARED / 'ImageData'}"
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:20, 0:20]
     stack = rng.normal(0, 0.01, (n, 2, 20, 20))
