@@ -128,7 +128,10 @@ def aperture_photometry(images, x, y, radii, *, method="exact"):
     for start in range(0, len(x), _CHUNK):
         sl = slice(start, start + _CHUNK)
         stack_index = np.arange(len(x))[sl] if images.ndim == 3 else None
-        out[sl] = _photometry_block(images, x[sl], y[sl], radii, method, stack_index)
+        # One radius at a time: each gets the smallest window that holds it
+        # (4x4 pixels for r = 1 instead of the 12x12 that r = 5 needs).
+        for j, r in enumerate(radii):
+            out[sl, j] = _photometry_block(images, x[sl], y[sl], radii[j:j + 1], method, stack_index)[:, 0]
     return out
 
 
