@@ -126,3 +126,10 @@ def test_cutout_features_agree_with_frame_photometry(frame):
     # Centroids agree once the cut-out offset is removed.
     dx = c["xcentroid"] - (t["xcentroid"] - np.floor(t["xcentroid"] + 0.5) + 10)
     assert np.median(np.abs(dx[bright])) < 0.05
+
+
+def test_blank_frame_gives_empty_outputs():
+    rng = np.random.default_rng(3)
+    table, cutouts = extract_sources(rng.normal(0, 0.01, (120, 120)), rng.normal(0, 0.01, (120, 120)))
+    assert tuple(table.columns) == FEATURE_TABLE_COLUMNS and len(table) == 0
+    assert cutouts.shape == (0, 2, 20, 20)
