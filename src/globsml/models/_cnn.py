@@ -69,16 +69,19 @@ class CNNNet(torch.nn.Module):
         drop = self.training
         return self.head(self.hidden(self.features(x), drop=drop), drop=drop)
 
-    def mc_proba(self, f, passes, gen, *, chunk_elements=8_000_000):
+    def mc_proba(self, f, passes, rng, *, chunk_elements=8_000_000):
         """Mean sigmoid output over ``passes`` dropout masks, from the features.
 
-        The passes are stacked into the batch (one matrix product per
-        chunk of rows), with masks drawn from ``gen`` so that the result is
-        reproducible. The 1/keep rescaling of inverted dropout is folded
-        into the weights, and both masks come from one draw: the mask
-        arithmetic, not the matrix products, is what MC dropout costs.
+        The passes are stacked into the batch (one matrix product per chunk
+        of rows). Drawing the masks is what MC dropout costs, not the
+        matrix products: they come from ``rng`` (a seeded
+        ``numpy.random.Generator``, for reproducible predictions) as 16-bit
+        integers, 4x faster than ``torch.rand``, so the drop probability is
+        rounded to a multiple of 2**-16 (0.0500031 for 0.05). The 1/keep
+        rescaling of inverted dropout is folded into the weights.
         """
-        keep = 1.0 - self.dropout
+        drop16 = int(round(self.dropout * 65536))
+        keep = 1.0 - drop16 / 65536
         w1, b1 = self.fc1.weight / keep, self.fc1.bias
         w2, b2 = self.fc2.weight / keep, self.fc2.bias
         d_in, d_h = f.shape[1], w1.shape[0]
@@ -88,8 +91,9 @@ class CNNNet(torch.nn.Module):
             fb = f[start:start + rows]
             m = len(fb)
             x = fb.unsqueeze(0).expand(passes, m, d_in).reshape(passes * m, d_in)
-            if self.dropout > 0:
-                kept = torch.rand((passes * m, d_in + d_h), generator=gen) < keep
+            if drop16 > 0:
+                draw = rng.integers(0, 65536, size=(passes * m, d_in + d_h), dtype=np.uint16)
+                kept = torch.from_numpy(draw >= drop16)
                 x = torch.where(kept[:, :d_in], x, 0.0)
                 h = torch.relu(torch.addmm(b1, x, w1.T))
                 h = torch.where(kept[:, d_in:], h, 0.0)
@@ -305,9 +309,8 @@ class GCCNNClassifier(ClassifierMixin, BaseEstimator):
             if self.mc_passes is None or self.mc_passes <= 1:
                 p = torch.sigmoid(self.network_.head(self.network_.hidden(f)))
             else:
-                gen = torch.Generator()
-                gen.manual_seed(0 if self.random_state is None else int(self.random_state))
-                p = self.network_.mc_proba(f, int(self.mc_passes), gen)
+                rng = np.random.default_rng(0 if self.random_state is None else int(self.random_state))
+                p = self.network_.mc_proba(f, int(self.mc_passes), rng)
         p = p.double().numpy()
         return np.column_stack([1 - p, p])
 
