@@ -89,8 +89,11 @@ def _distribution(ax, values, labels, x, name):
     for cls, colour, text in ((0, _NON_GC_COLOUR, "non-GC"), (1, _GC_COLOUR, "GC")):
         v = np.clip(values[labels == cls], lo, hi)
         if v.size:
-            ax.hist(v, bins=bins, density=True, histtype="stepfilled", alpha=0.35, color=colour, label=text)
-            ax.hist(v, bins=bins, density=True, histtype="step", color=colour, lw=1)
+            # Fraction of the class per bin: bins are equal on the drawn (linear or
+            # log) axis, so the areas compare fairly either way.
+            w = np.full(v.size, 1.0 / v.size)
+            ax.hist(v, bins=bins, weights=w, histtype="stepfilled", alpha=0.35, color=colour, label=text)
+            ax.hist(v, bins=bins, weights=w, histtype="step", color=colour, lw=1)
     if x is not None and np.isfinite(x):
         ax.axvline(x, color="k", lw=1.6)
     else:
@@ -185,9 +188,8 @@ def plot_explanation(expl):
             name = shown[k]
             x = None if expl.features is None else float(expl.features.get(name, np.nan))
             _distribution(ax, expl.reference[name], expl.reference_labels, x, name)
-            if k == 0:
-                ax.legend(fontsize=7, frameon=False, loc="upper left")
-        bottom.supxlabel(f"black line: this source; histograms: {expl.reference_note}", fontsize=8)
+        bottom.supxlabel(f"black line: this source; green: GCs, orange: non-GCs (fraction per bin) of the "
+                         f"{expl.reference_note}", fontsize=8)
     elif expl.reference_p_gc is not None:
         ax, note = bottom.subplots(1, 2, width_ratios=[1, 1])
         ax.hist(expl.reference_p_gc, bins=np.linspace(0, 1, 41), color="0.6")

@@ -261,6 +261,10 @@ def resolve_model(model, data, galaxy, *, training=None, setup=None, seed=0, qui
         training, validation, note = _training_side(data, galaxy, setup=setup, seed=seed, id=id, n_folds=n_folds)
     else:
         note = f"{training.name} ({len(training)} sources)"
+    if quick:
+        note += ", quick profile"
+    if params:
+        note += ", " + ", ".join(f"{k}={v}" for k, v in params.items())
     _fit(est, spec.input, training, validation)
     return est, spec.input, text, training, note
 
