@@ -2,6 +2,8 @@
 
 import numpy as np
 import pandas as pd
+from cycler import cycler
+from matplotlib import colors as plt_colors
 from matplotlib.figure import Figure
 
 from ..evaluation import plot_fdr_tpr, plot_roc
@@ -44,9 +46,17 @@ def curve_figures(preds, setup, models, *, threshold=0.5):
     if not curves:
         return None
     title = SETUPS.get(setup, setup)
-    roc = plot_roc(curves, title=f"{title}: ROC", figsize=(6.5, 5.5))
-    fdr = plot_fdr_tpr(curves, threshold=threshold, title=f"{title}: TPR versus FDR", figsize=(6.5, 5.5))
-    return roc, fdr
+    figs = []
+    for plot, name in ((plot_roc, "ROC"), (plot_fdr_tpr, "TPR versus FDR")):
+        fig = Figure(figsize=(6.5, 5.5), layout="constrained")
+        ax = fig.subplots()
+        # Ten default colours are too few for the grid: vary the line style too.
+        ax.set_prop_cycle(cycler(color=list(plt_colors.TABLEAU_COLORS) * 2)
+                          + cycler(linestyle=["-"] * 10 + ["--"] * 10))
+        kw = {"threshold": threshold} if plot is plot_fdr_tpr else {}
+        plot(curves, ax=ax, title=f"{title}: {name}", **kw)
+        figs.append(fig)
+    return tuple(figs)
 
 
 def summary_figure(table, *, models, setups):
@@ -82,7 +92,10 @@ def summary_figure(table, *, models, setups):
     return fig
 
 
-def importance_figure(importances, *, top=29):
+_IMPORTANCE_ORDER = ("forest", "catboost", "adaboost", "tree", "hgb", "calibrated-forest")
+
+
+def importance_figure(importances, *, top=29, max_models=4):
     """Feature importances (mean over runs, with std) of the models that have them.
 
     Parameters
@@ -92,6 +105,8 @@ def importance_figure(importances, *, top=29):
         feature; normalised to sum 1 per run).
     top : int
         Features shown (sorted by the first model's mean importance).
+    max_models : int
+        Panels at most (forest, catboost, adaboost, tree first).
 
     Returns
     -------
@@ -103,7 +118,11 @@ def importance_figure(importances, *, top=29):
                  "(use forest, tree, adaboost or catboost; or `globsml explain`)",
                  ha="center", va="center")
         return fig
-    models = list(pd.unique(importances["model"]))
+    present = list(pd.unique(importances["model"]))
+    # The forest first (features are sorted by it), then the other ensembles;
+    # at most four panels.
+    models = ([m for m in _IMPORTANCE_ORDER if m in present]
+              + [m for m in present if m not in _IMPORTANCE_ORDER])[:max_models]
     stats = importances.groupby(["model", "feature"], sort=False)["importance"].agg(["mean", "std"])
     order = stats.loc[models[0]].sort_values("mean", ascending=True).index[-top:]
     fig = Figure(figsize=(2.8 * len(models) + 1.5, 0.22 * len(order) + 1.5), layout="constrained")
@@ -112,8 +131,8 @@ def importance_figure(importances, *, top=29):
     for ax, model in zip(axes, models):
         s = stats.loc[model].reindex(order)
         ax.barh(y, s["mean"], xerr=s["std"].fillna(0.0), color="C0", capsize=1.5)
-        ax.set(title=model, xlabel="impurity importance")
+        ax.set(title=model, xlabel="importance (sums to 1)")
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(y, order, fontsize="small")
-    fig.suptitle("Feature importances (mean over runs)")
+    fig.suptitle("Feature importances (impurity; CatBoost: prediction change), mean over runs")
     return fig
