@@ -13,11 +13,15 @@ from .._errors import GlobsmlError
 from ..data._schema import CUTOUT_SHAPE, FEATURE_TABLE_COLUMNS, SEGMENTATION_COLUMNS
 from ._fwhm import gaussian_fwhm
 from ._photometry import APERTURE_RADII, aperture_photometry, photometric_columns
+from ._segmentation import DETECTION_DEFAULTS
 
 __all__ = ["extract_sources", "make_cutouts", "read_frame", "FRAME_DEFAULTS"]
 
-#: Detection parameters of :func:`extract_sources`.
-FRAME_DEFAULTS = {"n_sigma": 3.0, "n_pixels": 5, "kernel_fwhm": 2.0, "box_size": 32, "match_radius": 1.5}
+#: Detection parameters of :func:`extract_sources`: threshold, minimum size
+#: and smoothing are those of the cut-out path (:data:`DETECTION_DEFAULTS`),
+#: so that a source gets the same features from its frame and its cut-out.
+FRAME_DEFAULTS = {"n_sigma": DETECTION_DEFAULTS["n_sigma"], "n_pixels": DETECTION_DEFAULTS["n_pixels"],
+                  "kernel_fwhm": DETECTION_DEFAULTS["kernel_fwhm"], "box_size": 32, "match_radius": 1.5}
 
 # photutils 3 names (with photutils.future_column_names) -> published (1.x) names.
 _CATALOG_NAMES = {
