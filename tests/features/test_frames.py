@@ -123,6 +123,9 @@ def test_cutout_features_agree_with_frame_photometry(frame):
     assert bright.sum() >= 10
     for col in ("m3_g", "m3_z", "m4_g", "CI_g", "colour"):
         assert np.median(np.abs(c[col] - t[col])[bright]) < 0.02, col
+    # Same segmentation morphology (same detection parameters, deblending).
+    for col in ("area", "semimajor_sigma", "segment_flux", "max_value", "area_z", "segment_flux_z"):
+        assert abs(np.median(c[col] / t[col]) - 1) < 0.03, col
     # Centroids agree once the cut-out offset is removed.
     dx = c["xcentroid"] - (t["xcentroid"] - np.floor(t["xcentroid"] + 0.5) + 10)
     assert np.median(np.abs(dx[bright])) < 0.05
