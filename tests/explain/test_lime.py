@@ -163,3 +163,20 @@ def test_lime_stability(fitted, colour_data):
     assert (again.vsi, again.csi) == (stab.vsi, stab.csi)
     noisy = lime_stability(fitted, X.iloc[1], X, n_calls=4, num_features=8, num_samples=300, seed=0)
     assert 0.0 < noisy.vsi < 100.0  # the noise features change from call to call
+
+
+@pytest.mark.parametrize("name", ["logistic", "forest", "hgb", "knn"])
+def test_registry_models(name, synthetic_dir):
+    """LIME takes every tabular registry model (a Pipeline on the raw features) as it is."""
+    import globsml
+    from globsml.explain import training_side
+    from globsml.models import make_model, model_names
+    from globsml.preprocessing import drop_incomplete
+
+    if name not in model_names():
+        pytest.skip(f"model {name!r} is not registered")
+    data = globsml.load_dataset(synthetic_dir)
+    training, _ = training_side(data, "FCC1")
+    model = make_model(name, quick=True).fit(*drop_incomplete(training.features(), training.y))
+    expl = lime_explain(model, data.features().iloc[5], training.features(), num_samples=300, seed=0)
+    assert expl.features[0] == "colour"
