@@ -209,3 +209,20 @@ def test_same_seed_same_bundle_model(tmp_path, tiny_data, tiny_table):
 def test_unknown_setup_is_a_clear_error(tiny_data):
     with pytest.raises(GlobsmlError, match="unknown set-up 'sideways'"):
         train_bundle(tiny_data, TEST_MODEL, setup="sideways")
+
+
+def test_fast_path_bundle(tmp_path, tiny_data, tiny_table):
+    """catboost-fast: CatBoost on raw features, stored natively, same p_gc as CatBoost's own."""
+    pytest.importorskip("catboost")
+    bundle = train_bundle(tiny_data, "catboost-fast", setup="all2all", quick=True, out=tmp_path / "fast")
+    assert bundle.manifest["model"] == {
+        "kind": "catboost", "class": "globsml.inference._fast.FastCatBoostClassifier", "member": "model.cbm",
+    }
+    back = load_bundle(tmp_path / "fast")
+    p = back.predict_proba(tiny_table)
+    np.testing.assert_array_equal(p, bundle.predict_proba(tiny_table))
+    # The raw-score path is CatBoost's own probability.
+    X = tiny_table.loc[:, list(FEATURES)].to_numpy(dtype=np.float32)
+    from catboost import CatBoostClassifier
+
+    np.testing.assert_allclose(p, CatBoostClassifier.predict_proba(back.model, X)[:, 1], rtol=1e-12)

@@ -88,7 +88,11 @@ def _type_name(obj):
 
 
 def _is_catboost(est):
-    return type(est).__module__.split(".")[0] == "catboost"
+    if "catboost" not in sys.modules:  # nothing can be a CatBoost model then
+        return False
+    from catboost import CatBoost
+
+    return isinstance(est, CatBoost)
 
 
 def _is_torch(est):

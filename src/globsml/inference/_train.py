@@ -11,6 +11,24 @@ from ._predict import evaluate_predictions, metrics_summary
 
 __all__ = ["train_bundle", "SETUPS"]
 
+
+def _catboost_fast(random_state=0, iterations=300, depth=6, thread_count=1, **params):
+    """The survey-scale fast path (see :mod:`globsml.inference._fast`)."""
+    from ._fast import FastCatBoostClassifier
+
+    return FastCatBoostClassifier(iterations=iterations, depth=depth, random_seed=random_state,
+                                  thread_count=thread_count, verbose=0, allow_writing_files=False,
+                                  use_best_model=False, **params)
+
+
+def _register_fast_path():
+    from ..models import model_names, register_model
+
+    if "catboost-fast" not in model_names():
+        register_model("catboost-fast", _catboost_fast, published=False, quick={"iterations": 50},
+                       description="CatBoost, 300 trees on raw float32 features, no rescaling step: "
+                                   "the fast path for survey-scale prediction (globsml.inference)")
+
 #: Set-ups a bundle can be trained under (those of :mod:`globsml.experiments`
 #: that give one model): All2All (random 76:4:20 split, seeded) and
 #: Cluster2Cluster (train on one cluster, test on the other).
@@ -71,8 +89,12 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=F
     data : str, Path or GCDataset
         A labelled data set (``None`` is not accepted: say which data).
     model : str
-        A registry name (``"forest"``, ``"hgb"``, ``"cnn"``...). A published
-        pretrained network is not refitted, only validated and bundled.
+        A registry name (``"forest"``, ``"hgb"``, ``"cnn"``...), or
+        ``"catboost-fast"``, the fast path for survey-scale prediction
+        (:class:`~globsml.inference._fast.FastCatBoostClassifier`, registered
+        here so that the workers of a Dask run need not import the models).
+        A published pretrained network is not refitted, only validated and
+        bundled.
     setup : str
         ``"all2all"`` (random 76:4:20 train/validation/test split),
         ``"virgo2fornax"`` or ``"fornax2virgo"`` (train 95:5 on one
@@ -99,6 +121,7 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=F
     """
     from ..models import make_model, model_spec
 
+    _register_fast_path()
     ds = data if isinstance(data, GCDataset) else load_dataset(data)
     if not ds.labelled:
         raise GlobsmlError(f"{ds.name or 'data'}: training needs labels (a pGC column)")
