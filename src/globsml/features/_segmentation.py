@@ -1,11 +1,13 @@
 """Segmentation morphology of the source at the centre of many cut-outs at once.
 
-Each band of a stack of cut-outs is thresholded, labelled in one
-``scipy.ndimage.label`` call (a structure that never connects two
-cut-outs), the segment under (or nearest to) the cut-out centre is
-picked, and its photutils ``SourceCatalog`` properties are computed with
-array operations over the whole stack: centroid, second moments,
-min/max, segment flux and Kron flux.
+Each band of a stack of cut-outs is smoothed and thresholded, labelled in
+one ``scipy.ndimage.label`` call (a structure that never connects two
+cut-outs), deblended as photutils ``deblend_sources`` does (multi-level
+thresholds and a watershed, all segments at once), the segment under (or
+nearest to) the cut-out centre is picked, and its photutils
+``SourceCatalog`` properties are computed with array operations over the
+whole stack: centroid, second moments, min/max, segment flux and Kron
+flux. No Python loop runs per cut-out.
 """
 
 import numpy as np
