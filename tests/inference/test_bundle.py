@@ -226,3 +226,11 @@ def test_fast_path_bundle(tmp_path, tiny_data, tiny_table):
     from catboost import CatBoostClassifier
 
     np.testing.assert_allclose(p, CatBoostClassifier.predict_proba(back.model, X)[:, 1], rtol=1e-12)
+
+
+def test_published_network_by_name_needs_its_file(monkeypatch, tmp_path):
+    monkeypatch.delenv("GLOBSML_PUBLISHED_MODELS", raising=False)
+    with pytest.raises(GlobsmlError, match="GLOBSML_PUBLISHED_MODELS"):
+        load_bundle("published-cnn-virgo2fornax")
+    with pytest.raises(GlobsmlError, match="no such bundle; or the name of a published network"):
+        load_bundle("published-cnn-andromeda")
