@@ -103,3 +103,8 @@ def test_real_cutouts_with_the_published_cnn(tmp_path, shared_data, monkeypatch,
     bundle.save(tmp_path / "pub.bundle")
     again = predict_catalogue(tmp_path / "pub.bundle", images=images)
     np.testing.assert_allclose(again["p_gc"].to_numpy(), cat["p_gc"].to_numpy(), atol=1e-6)
+
+
+def test_cutouts_alone_carry_no_cutout_positions(tiny_bundle, tiny_data):
+    cat = predict_catalogue(tiny_bundle, images=tiny_data / IMAGE_DIRNAME)
+    assert list(cat.columns) == ["galaxy", "ID", "p_gc", "is_gc"]

@@ -27,7 +27,7 @@ from .._io import atomic_path
 from ..data import CUTOUT_SHAPE
 from ._bundle import Bundle, load_bundle
 from ._catalogue import POSITION_COLUMNS
-from ._predict import catalogue_frame, features_from_cutouts
+from ._predict import _with_input_columns, catalogue_frame, features_from_cutouts
 
 __all__ = ["Partition", "write_partitions", "list_partitions", "predict_partitions", "read_partitioned"]
 
@@ -158,13 +158,11 @@ def _predict_partition(bundle, part, *, ebv=None):
             where = np.flatnonzero(galaxies == galaxy)
             gal_ebv = ebv.get(galaxy) if isinstance(ebv, dict) else ebv
             feats = features_from_cutouts(np.asarray(frames[where], dtype=np.float32), galaxy=galaxy,
-                                          ids=rows["ID"].to_numpy()[where], ebv=gal_ebv).reset_index(drop=True)
+                                          ids=rows["ID"].to_numpy()[where], ebv=gal_ebv)
+            feats = _with_input_columns(feats, rows.iloc[where])
             feats.index = where
             pieces.append(feats)
         feats = pd.concat(pieces).sort_index()
-        for col in base:  # positions and labels of the input win over cut-out-relative ones
-            if col in rows.columns:
-                feats[col] = rows[col].to_numpy()
         return feats, bundle.predict_proba(feats)
     if not part.stack:
         raise GlobsmlError(f"{part.path}: bundle {bundle.name!r} needs cut-outs, and there is no {Path(part.path).stem}.npy")

@@ -92,6 +92,21 @@ def features_from_cutouts(cutouts, *, galaxy, ids=None, ebv=None):
     return cutout_features(cutouts, **kwargs)
 
 
+def _with_input_columns(feats, rows):
+    """Cut-out features, with positions and labels from the input rows only.
+
+    Positions measured on a cut-out are cut-out pixels (the source near
+    (10, 10)) and its sky position is unknown: a catalogue gets the input's
+    positions when it has them, and none otherwise.
+    """
+    feats = feats.reset_index(drop=True).drop(columns=[c for c in POSITION_COLUMNS if c in feats.columns])
+    rows = rows.reset_index(drop=True)
+    for col in (*POSITION_COLUMNS, "pGC"):
+        if col in rows.columns:
+            feats[col] = rows[col].to_numpy()
+    return feats
+
+
 def _as_dataset(data, table, images):
     given = [n for n, v in (("data", data), ("table", table), ("images", images)) if v is not None]
     if len(given) != 1:
@@ -138,12 +153,7 @@ def _predict_dataset(bundle, ds, *, ebv=None, progress=False):
         ids = ds.sources["ID"].to_numpy()[rows]
         gal_ebv = ebv.get(galaxy) if isinstance(ebv, dict) else ebv
         feats = features_from_cutouts(ds.images(rows), galaxy=galaxy, ids=ids, ebv=gal_ebv)
-        feats = feats.reset_index(drop=True)
-        extra = ds.sources.iloc[rows].reset_index(drop=True)
-        for col in ("pGC",):
-            if col in extra.columns:
-                feats[col] = extra[col].to_numpy()
-        parts.append(feats)
+        parts.append(_with_input_columns(feats, ds.sources.iloc[rows]))
     sources = pd.concat(parts, ignore_index=True)
     return sources, bundle.predict_proba(sources)
 
