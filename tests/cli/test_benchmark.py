@@ -1,12 +1,17 @@
 """globsml benchmark on the command line."""
 
-import sys
+import importlib.util
 from pathlib import Path
 
 from globsml.cli import main
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments"))
-from conftest import synthetic_dataset  # noqa: E402
+# The made-up data set of tests/experiments/conftest.py, loaded under its own
+# name (a plain "import conftest" would be ambiguous).
+_spec = importlib.util.spec_from_file_location(
+    "_experiments_conftest", Path(__file__).resolve().parents[1] / "experiments" / "conftest.py")
+_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_module)
+synthetic_dataset = _module.synthetic_dataset
 
 
 def test_benchmark_cli(tmp_path, capsys):

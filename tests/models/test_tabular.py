@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from threadpoolctl import threadpool_limits
 
 from globsml import GlobsmlError
 from globsml.data import FEATURES
@@ -32,6 +33,14 @@ def _frame(n, seed):
     X["eccentricity_z"] = 1 / (1 + np.exp(-X["eccentricity_z"]))
     X.loc[rng.choice(n, size=n // 50, replace=False), "CI_z"] = np.nan
     return X, y
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # As the benchmark does: OpenMP threads busy-wait, and on a loaded 2-core
+    # machine a two-thread HistGradientBoosting fit is many times slower.
+    with threadpool_limits(limits=1):
+        yield
 
 
 @pytest.fixture(scope="module")

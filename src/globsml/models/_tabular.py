@@ -243,7 +243,9 @@ def _hgb(*, random_state=0, max_iter=300, learning_rate=0.1, early_stopping=Fals
 
     300 rounds at learning rate 0.1, no internal early stopping (which would
     take its own random 10 % out of the training data): fast, and usually as
-    good as CatBoost on tabular data.
+    good as CatBoost on tabular data. On a busy machine limit its OpenMP
+    threads (``threadpoolctl.threadpool_limits(1)``, as the benchmark does):
+    busy-waiting threads can make it many times slower.
     """
     est = HistGradientBoostingClassifier(max_iter=max_iter, learning_rate=learning_rate,
                                          early_stopping=early_stopping, random_state=random_state)
