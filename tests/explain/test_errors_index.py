@@ -53,6 +53,8 @@ def test_explain_errors_writes_figures_and_index(tmp_path, synthetic_dir):
     page = index.read_text()
     assert "FP_FCC1_1.png" in page and "FN_FCC2_2.png" in page and "FCC1:9" not in page
     assert "<img" in page and "False positives (1)" in page
+    # The p_gc of this made-up errors.csv are not the retrained model's: flagged.
+    assert "retrained: " in page
     # Rerunning keeps the figures (resume) and explains only what is new.
     mtime = (folder / "FP_FCC1_1.png").stat().st_mtime_ns
     explain_errors(run, data, out, model="explain-test-logistic", num_samples=100, progress=False)

@@ -150,7 +150,10 @@ def explain_errors(run_dir, data, out_dir, *, model=None, limit=None, num_sample
                 expl = explain_resolved(models[key], data, r.galaxy, int(r.ID), seed=int(seed),
                                         num_samples=num_samples)
                 save_figure(plot_explanation(expl), png)
-            entries.append((r.kind, r.galaxy, int(r.ID), float(r.p_gc), png.relative_to(out_dir)))
+                now = expl.p_gc
+            else:
+                now = None  # figure kept from an earlier call
+            entries.append((r.kind, r.galaxy, int(r.ID), float(r.p_gc), png.relative_to(out_dir), now))
             bar.update(1)
         sections.append((str(name), str(setup), int(seed), entries))
     bar.close()
@@ -169,18 +172,23 @@ def _index_html(run_dir, sections, skipped):
         "text-align:center;font-size:12px} img{width:300px;border:1px solid #ccc}</style></head><body>",
         f"<h1>False positives and false negatives of {esc(str(run_dir))}</h1>",
         "<p>FP: the model says GC, the catalogue says not (pGC &lt; 0.5). FN: the other way round. "
-        "Most confident mistakes first. Click a thumbnail for the full figure.</p>",
+        "Most confident mistakes first. Click a thumbnail for the full figure. The model is retrained "
+        "as the benchmark trained it; a bold p_gc marks a source where the retrained model disagrees "
+        "with the run by more than 0.01.</p>",
     ]
     for name, setup, seed, entries in sections:
         parts.append(f"<h2>{esc(name)}, {esc(setup)}, seed {seed}</h2>")
         for kind, title in (("FP", "False positives"), ("FN", "False negatives")):
             rows = [e for e in entries if e[0] == kind]
             parts.append(f"<h3>{title} ({len(rows)})</h3><div>")
-            for _, galaxy, ident, p, rel in rows:
+            for _, galaxy, ident, p, rel, now in rows:
                 href = esc(rel.as_posix())
+                # The retrained model should give the run's p_gc; say so when it does not.
+                differs = now is not None and abs(now - p) > 0.01
+                note = f" <b>(retrained: {now:.2f})</b>" if differs else ""
                 parts.append(
                     f"<figure><a href='{href}'><img src='{href}' alt='{esc(galaxy)}:{ident}'></a>"
-                    f"<figcaption>{esc(galaxy)}:{ident}, p_gc = {p:.2f}</figcaption></figure>"
+                    f"<figcaption>{esc(galaxy)}:{ident}, p_gc = {p:.2f}{note}</figcaption></figure>"
                 )
             parts.append("</div>")
     if skipped:
