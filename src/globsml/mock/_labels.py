@@ -21,9 +21,9 @@ __all__ = ["catalogue_labels", "CATALOGUE"]
 #: adjusted to match the published RF difficulty).
 CATALOGUE = {
     "colour_window": (0.5, 2.0),  # g-z pre-cut
-    "depth_z": 25.6,  # catalogue's reach in z [tuned]
-    "mag_error": (0.02, 0.10),  # sigma_m = a + b 10^(0.4 (m_z - 25))
-    "size_error_px": (0.05, 0.35),  # sigma_r = a + b 10^(0.4 (m_z - 25))  [tuned]
+    "depth_z": 25.0,  # catalogue's reach in z [tuned]
+    "mag_error": (0.01, 0.05),  # sigma_m = a + b 10^(0.4 (m_z - 25))
+    "size_error_px": (0.02, 0.15),  # sigma_r = a + b 10^(0.4 (m_z - 25))  [tuned]
     "max_size_px": 12.0,  # shape pre-cut: very extended sources are not catalogued
     "gc_size_log_sigma": 0.45,
     "contaminant_slope": 0.30,  # dN/dm ~ 10^(slope m_z)

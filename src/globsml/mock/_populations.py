@@ -39,16 +39,16 @@ POPULATION = {
     # GC spatial distribution: surface density ~ exponential with scale h (px)
     "gc_scale_px": (120.0, 450.0),  # dwarfs .. giants
     # Contaminants among the detected non-GCs: share of foreground stars.
-    "star_fraction": 0.015,  # [tuned]
+    "star_fraction": 0.010,  # [tuned]
     "star_mag_g": (20.0, 27.5),
     "star_count_slope": 0.20,  # dN/dm ~ 10^(slope m)
     # Stars: halo (blue) and disk dwarfs (red) mixture in g-z.
     "star_colour": ((0.65, 0.20, 0.45), (1.6, 0.55, 0.55)),  # (mean, sd, weight)
     # Background galaxies (faint galaxy counts, sizes, colours)
-    "galaxy_mag_g": (20.0, 28.5),
+    "galaxy_mag_g": (20.5, 28.5),
     "galaxy_count_slope": 0.42,
     "galaxy_colour": (0.75, 0.55),
-    "galaxy_reff_px": (4.0, 0.7),  # log-normal median (px), log sigma  [tuned]
+    "galaxy_reff_px": (4.0, 0.55),  # log-normal median (px), log sigma  [tuned]
     "galaxy_sersic_n": (0.6, 4.0),
     "galaxy_axis_ratio": (0.25, 1.0),
     # Detection (both bands, cross-matched): logistic completeness in
