@@ -25,7 +25,7 @@ def test_outputs(tiny_data, tmp_path):
     assert (r.table["n_runs"].to_numpy() == [2, 2, 1, 1, 1, 1, 3, 3]).all()
     for name in ("results.csv", "results.md", "runs.csv", "per_galaxy.csv", "per_galaxy.md",
                  "errors.csv", "roc_all2all.png", "fdr_tpr_lgo.png", "summary.png",
-                 "importance.png", "report.html"):
+                 "importance.png", "calibration_all2all.png", "report.html"):
         assert (tmp_path / name).stat().st_size > 0, name
     errors = pd.read_csv(tmp_path / "errors.csv")
     assert list(errors.columns) == ["model", "setup", "seed", "galaxy", "ID", "kind", "p_gc"]
@@ -47,7 +47,10 @@ def test_outputs(tiny_data, tmp_path):
     assert html.count("data:image/png;base64,") >= 10 and "src=\"http" not in html
     assert "importance" in (tmp_path / "importances.csv").read_text()  # the tree has importances
     md = (tmp_path / "results.md").read_text()
-    assert "| logistic | All2All | 2 |" in md and "AUC(FDR,TPR)" in md
+    assert "| logistic | All2All | 2 |" in md and "AUC(FDR,TPR)" in md and "Brier" in md
+    # The Brier score is the mean squared error of p_gc, from the stored predictions.
+    pred = pd.read_csv(tmp_path / "runs" / "virgo2fornax" / "tree" / "run0" / "predictions.csv")
+    assert row.brier == pytest.approx(((pred.p_gc - pred.y_true) ** 2).mean(), rel=1e-5)
     # Training rows with NaN photometry are dropped (5 rows have NaN m3_g).
     cfg = json.loads((tmp_path / "config.json").read_text())
     assert cfg["models"] == ["logistic", "tree"] and cfg["quick"] is True

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from ..evaluation import plot_fdr_tpr, plot_roc
 from ._setups import SETUPS
 
-__all__ = ["curve_figures", "summary_figure", "importance_figure"]
+__all__ = ["curve_figures", "reliability_figure", "summary_figure", "importance_figure"]
 
 
 def _pooled_curves(preds, setup, models):
@@ -57,6 +57,47 @@ def curve_figures(preds, setup, models, *, threshold=0.5):
         plot(curves, ax=ax, title=f"{title}: {name}", **kw)
         figs.append(fig)
     return tuple(figs)
+
+
+def reliability_figure(preds, setup, models, *, bins=10):
+    """Calibration (reliability) curves of one set-up: fraction of GCs per bin of p_gc.
+
+    A calibrated model lies on the diagonal: of the sources given p_gc = 0.8,
+    80 % are GCs. Models with only 0/1 outputs (1nn, tree) give two points.
+
+    Parameters
+    ----------
+    preds : dict of (model, setup, seed) to DataFrame
+    setup : str
+    models : sequence of str
+    bins : int
+        Equal-width bins of p_gc in [0, 1].
+
+    Returns
+    -------
+    matplotlib.figure.Figure or None
+        None when the set-up has no runs.
+    """
+    curves = _pooled_curves(preds, setup, models)
+    if not curves:
+        return None
+    fig = Figure(figsize=(6.5, 5.5), layout="constrained")
+    ax = fig.subplots()
+    ax.set_prop_cycle(cycler(color=list(plt_colors.TABLEAU_COLORS) * 2)
+                      + cycler(linestyle=["-"] * 10 + ["--"] * 10))
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    for model, (y, p) in curves.items():
+        which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+        n = np.bincount(which, minlength=bins)
+        keep = n > 0
+        frac = np.bincount(which, weights=y, minlength=bins)[keep] / n[keep]
+        mean_p = np.bincount(which, weights=p, minlength=bins)[keep] / n[keep]
+        ax.plot(mean_p, frac, marker="o", ms=3, label=model)
+    ax.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls=":", label="calibrated")
+    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="mean p_gc in bin", ylabel="fraction of GCs",
+           title=f"{SETUPS.get(setup, setup)}: calibration")
+    ax.legend(loc="upper left", fontsize="small")
+    return fig
 
 
 def summary_figure(table, *, models, setups):

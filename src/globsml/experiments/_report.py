@@ -11,14 +11,19 @@ import pandas as pd
 
 from .._io import atomic_path
 from ..evaluation import evaluate, metric_label, metric_names
-from ._figures import curve_figures, importance_figure, summary_figure
+from ._figures import curve_figures, importance_figure, reliability_figure, summary_figure
 from ._setups import SETUPS
 
 __all__ = ["collect", "write_report", "results_table", "display_table", "markdown_table", "TABLE_METRICS"]
 
 #: The publication's columns, in its order (keys of :func:`globsml.evaluation.metric_names`).
 TABLE_METRICS = ("tpr", "fdr", "fpr", "roc_auc", "auc_fdr_tpr", "average_precision",
-                 "tpr_at_fdr_0.05", "tpr_at_fdr_0.1", "n_found", "n_gcs", "n_fake", "n_sources")
+                 "tpr_at_fdr_0.05", "tpr_at_fdr_0.1", "n_found", "n_gcs", "n_fake", "n_sources",
+                 "brier")
+#: Beyond the publication: the Brier score, mean (p_gc - y)^2, low when p_gc is
+#: both sharp and calibrated (what ``calibrated-forest`` is for).
+_EXTRA = ("brier",)
+_LABELS = {"brier": "Brier"}
 _COUNTS = {"n_found", "n_gcs", "n_fake", "n_sources"}
 
 
@@ -57,15 +62,18 @@ def collect(records, preds, *, threshold=0.5, out=None, models=None, setups=None
         ev = evaluate(pred["y_true"].to_numpy(), pred["p_gc"].to_numpy(),
                       galaxy=pred["galaxy"].to_numpy(), ids=pred["ID"].to_numpy(), threshold=threshold)
         tag = {"model": rec["model"], "setup": rec["setup"], "seed": rec["seed"]}
-        run_rows.append({**tag, **ev.pooled, "n_train": rec.get("n_train"),
+        p, yt = pred["p_gc"].to_numpy(dtype=float), pred["y_true"].to_numpy(dtype=float)
+        brier = float(np.mean((p - yt) ** 2)) if len(p) else np.nan
+        run_rows.append({**tag, **ev.pooled, "brier": brier, "n_train": rec.get("n_train"),
                          "n_validation": rec.get("n_validation"), "fit_s": rec.get("fit_s"),
                          "predict_s": rec.get("predict_s")})
         galaxy_frames.append(ev.per_galaxy.assign(**tag))
         error_frames.append(ev.errors.assign(**tag))
     tag_cols = ["model", "setup", "seed"]
-    names = list(metric_names())
+    names = [*metric_names(), *_EXTRA]
     runs = pd.DataFrame(run_rows, columns=[*tag_cols, *names, "n_train", "n_validation", "fit_s",
                                            "predict_s"])
+    names = list(metric_names())
     per_galaxy = (pd.concat(galaxy_frames, ignore_index=True) if galaxy_frames
                   else pd.DataFrame(columns=["galaxy", *names]))
     per_galaxy = per_galaxy.loc[:, [*tag_cols, "galaxy", *names]] if len(per_galaxy) else \
@@ -84,7 +92,7 @@ def results_table(runs, *, models=None, setups=None):
     Columns: ``model``, ``setup``, ``n_runs``, then ``<metric>_mean`` and
     ``<metric>_std`` (std with ddof=1; NaN for a single run).
     """
-    names = [c for c in metric_names() if c in runs.columns]
+    names = [c for c in (*metric_names(), *_EXTRA) if c in runs.columns]
     cols = ["model", "setup", "n_runs", *[f"{m}_{k}" for m in names for k in ("mean", "std")]]
     if runs.empty:
         return pd.DataFrame(columns=cols)
@@ -122,7 +130,7 @@ def display_table(table, metrics=TABLE_METRICS):
                         "runs": table["n_runs"]})
     for m in metrics:
         if f"{m}_mean" in table.columns:
-            out[metric_label(m)] = [_fmt(a, b, m in _COUNTS) for a, b in
+            out[_LABELS.get(m) or metric_label(m)] = [_fmt(a, b, m in _COUNTS) for a, b in
                                     zip(table[f"{m}_mean"], table[f"{m}_std"])]
     return out
 
@@ -208,7 +216,7 @@ def write_report(result, *, config=None):
     ``per_galaxy.csv`` (every run), ``per_galaxy_mean.csv`` (mean over runs),
     ``per_galaxy.md`` (best model of each set-up), ``errors.csv`` (model,
     setup, seed, galaxy, ID, kind FN/FP/TP, p_gc), ``roc_<setup>.png``,
-    ``fdr_tpr_<setup>.png``, ``summary.png``, ``importance.png``,
+    ``fdr_tpr_<setup>.png``, ``calibration_<setup>.png``, ``summary.png``, ``importance.png``,
     ``importances.csv`` and ``report.html`` (figures embedded).
 
     Returns
@@ -268,6 +276,12 @@ def write_report(result, *, config=None):
             path = out / f"{kind}_{setup}.png"
             curve_imgs.append((f"{SETUPS.get(setup, setup)} {kind}", _png(fig, path)))
             files[path.name] = path
+    for setup in setups:
+        fig = reliability_figure(preds, setup, models)
+        if fig is not None:
+            path = out / f"calibration_{setup}.png"
+            curve_imgs.append((f"{SETUPS.get(setup, setup)} calibration", _png(fig, path)))
+            files[path.name] = path
     imps = _importances(out, runs)
     _write_csv(out / "importances.csv", imps)
     files["importances.csv"] = out / "importances.csv"
@@ -295,7 +309,9 @@ def write_report(result, *, config=None):
         f"A source is a predicted GC when p_gc &gt; {threshold:g}; a GC is pGC &ge; 0.5.</p>",
         "<h2>Results (mean ± std over runs)</h2>", display.to_html(index=False, border=0),
         "<div class='figs'>", *(img(b, a) for a, b in images), "</div>",
-        "<h2>ROC and TPR-versus-FDR curves (runs of a set-up pooled)</h2><div class='figs'>",
+        "<h2>ROC, TPR-versus-FDR and calibration curves (runs of a set-up pooled)</h2>",
+        "<p>Calibration: the fraction of GCs among sources in bins of p_gc; on the diagonal, "
+        "p_gc means what it says.</p><div class='figs'>",
         *(img(b, a) for a, b in curve_imgs), "</div>",
         "<h2>Feature importances</h2>", img(imp_img, "feature importances"),
         "<h2>Per galaxy, best model of each set-up (mean over runs)</h2>",
