@@ -89,25 +89,41 @@ class TinyCNN:
         return np.column_stack([1 - p, p])
 
 
-def _register_test_models():
+#: Registry names of the models these tests add (and remove again).
+TEST_MODELS = ("explain-test-logistic", "explain-test-forest", "explain-test-cnn")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _test_models():
+    """Register small test models for one test module, then remove them, so that
+    other tests that list the registry (benchmark "all" ...) never see them."""
+    from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    from globsml.models import model_names, register_model
+    from globsml.models import _registry, model_names, register_model
     from globsml.preprocessing import make_preprocessor
 
-    if "explain-test-logistic" not in model_names():
+    added = [n for n in TEST_MODELS if n not in model_names()]
+    if "explain-test-logistic" in added:
         register_model(
             "explain-test-logistic",
             lambda random_state=0: make_pipeline(make_preprocessor(), LogisticRegression(max_iter=500)),
             description="test only", published=False,
         )
-    if "explain-test-cnn" not in model_names():
+    if "explain-test-forest" in added:
+        register_model(
+            "explain-test-forest",
+            lambda random_state=0: make_pipeline(make_preprocessor(),
+                                                 RandomForestClassifier(30, random_state=random_state)),
+            description="test only", published=False,
+        )
+    if "explain-test-cnn" in added:
         register_model("explain-test-cnn", lambda random_state=0: TinyCNN(random_state, epochs=12), input="images",
                        description="test only", published=False)
-
-
-_register_test_models()
+    yield
+    for name in added:
+        _registry._REGISTRY.pop(name, None)
 
 
 @pytest.fixture(scope="session")

@@ -20,17 +20,6 @@ def test_feature_deciding_the_label_ranks_first(data):
 
 
 def test_tree_ensemble_gets_shap_too(data):
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn.pipeline import make_pipeline
-
-    from globsml.models import model_names, register_model
-    from globsml.preprocessing import make_preprocessor
-
-    if "explain-test-forest" not in model_names():
-        register_model("explain-test-forest",
-                       lambda random_state=0: make_pipeline(make_preprocessor(),
-                                                            RandomForestClassifier(30, random_state=random_state)),
-                       published=False)
     result = global_importance("explain-test-forest", data, setup="fornax2virgo", n_repeats=2, shap_rows=50)
     assert result.permutation["feature"].iloc[0] == "colour"
     assert result.shap.values.shape == (50, 29)
