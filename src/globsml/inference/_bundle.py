@@ -216,7 +216,11 @@ def _load_final(entry, members, where):
     if kind == "skops":
         return _skops_load(data, where)
     if kind == "catboost":
+        from catboost import CatBoost
+
         cls = _import_class(entry["class"], where)
+        if not (isinstance(cls, type) and issubclass(cls, CatBoost)):
+            raise GlobsmlError(f"{where}: model class {entry['class']} is not a CatBoost model")
         try:
             return cls().load_model(blob=data)
         except Exception as exc:
