@@ -54,7 +54,8 @@ def register(subparsers):
     p.add_argument("--setup", metavar="SETUP", help="train as `globsml benchmark` does in this set-up (virgo2fornax, fornax2virgo, "
                         "all2all with run --seed, lgo); default: on the other cluster")
     p.add_argument("--seed", type=int, default=0, help="seed of training and LIME (default 0)")
-    p.add_argument("--samples", type=int, default=2000, metavar="N", help="LIME samples (default 2000)")
+    p.add_argument("--samples", type=int, default=5000, metavar="N",
+                   help="LIME perturbation samples (default 5000, LIME's own default)")
     p.add_argument("--stability", type=int, default=0, metavar="K",
                    help="also compute LIME's VSI/CSI over K repeated calls (K >= 2)")
     p.add_argument("--baseline", choices=("zero", "blur"), default="zero",

@@ -71,7 +71,7 @@ def _slug(text):
     return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text))
 
 
-def explain_errors(run_dir, data, out_dir, *, model=None, limit=None, num_samples=2000, quick=False,
+def explain_errors(run_dir, data, out_dir, *, model=None, limit=None, num_samples=5000, quick=False,
                    progress=True):
     """Explain each FP and FN of a benchmark run into ``out_dir`` with an index page.
 

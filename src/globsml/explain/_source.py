@@ -345,7 +345,7 @@ def explain_source(
     setup=None,
     seed=0,
     num_features=8,
-    num_samples=2000,
+    num_samples=5000,
     stability_calls=0,
     baseline="zero",
     quick=False,
@@ -395,7 +395,7 @@ def explain_source(
     )
 
 
-def explain_resolved(resolved, data, galaxy, id, *, seed=0, num_features=8, num_samples=2000,
+def explain_resolved(resolved, data, galaxy, id, *, seed=0, num_features=8, num_samples=5000,
                      stability_calls=0, baseline="zero"):
     """:func:`explain_source` for a model already resolved by :func:`resolve_model`.
 
