@@ -156,3 +156,18 @@ def test_reference_population_is_capped(synthetic_dir, tiny_cnn, monkeypatch):
     assert len(a.reference) == 30 and len(a.reference_p_gc) == 30
     assert np.isclose(a.reference_p_gc, a.p_gc, rtol=1e-5).any()  # the source itself is among them
     pd.testing.assert_frame_equal(a.reference, b.reference)  # same seed, same sample
+
+
+@pytest.mark.shared
+def test_published_cnn_on_a_real_cutout(shared_data, monkeypatch, tmp_path):
+    from globsml.explain import plot_explanation, save_figure
+
+    monkeypatch.setenv("GLOBSML_PUBLISHED_MODELS", str(shared_data / "published_models"))
+    # The smallest real galaxy (250 cut-outs); quick = 20 MC-dropout passes.
+    expl = explain_source("published-cnn-fornax2virgo", shared_data / "ImageData", "VCC1993", 3, quick=True)
+    assert expl.kind == "images" and expl.label is None and "Fornax" in expl.trained_on
+    assert expl.attributions.shape == (2, 20, 20) and np.isfinite(expl.attributions).all()
+    assert 0 <= expl.p_gc <= 1 and expl.reference_p_gc.shape == (250,)
+    assert expl.features is not None and len(expl.reference) == 250  # measured on the cut-outs
+    _ = save_figure(plot_explanation(expl), tmp_path / "real.png")
+    assert (tmp_path / "real.png").stat().st_size > 5_000
