@@ -40,12 +40,12 @@ POPULATION = {
     "gc_scale_px": (120.0, 450.0),  # dwarfs .. giants
     # Contaminants among the detected non-GCs: share of foreground stars.
     "star_fraction": 0.010,  # [tuned]
-    "star_mag_g": (20.0, 27.5),
+    "star_mag_g": (21.0, 27.5),
     "star_count_slope": 0.20,  # dN/dm ~ 10^(slope m)
     # Stars: halo (blue) and disk dwarfs (red) mixture in g-z.
     "star_colour": ((0.65, 0.20, 0.45), (1.6, 0.55, 0.55)),  # (mean, sd, weight)
     # Background galaxies (faint galaxy counts, sizes, colours)
-    "galaxy_mag_g": (20.5, 28.5),
+    "galaxy_mag_g": (21.5, 28.5),
     "galaxy_count_slope": 0.42,
     "galaxy_colour": (0.75, 0.55),
     "galaxy_reff_px": (4.0, 0.55),  # log-normal median (px), log sigma  [tuned]
@@ -57,8 +57,8 @@ POPULATION = {
     "mag_limit": {"g": 26.8, "z": 26.0},
     "mag_limit_width": 0.25,
     # Undetected faint background galaxies per cut-out area (20x20 px + margin)
-    "faint_per_cutout": 0.6,
-    "faint_mag_g": (27.0, 29.5),
+    "faint_per_cutout": 1.0,
+    "faint_mag_g": (26.5, 29.5),
     # Share of sources blended with a close companion (1.5-4 px away)
     "blend_fraction": 0.04,
 }
