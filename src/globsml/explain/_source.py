@@ -418,7 +418,11 @@ def explain_resolved(resolved, data, galaxy, id, *, seed=0, num_features=8, num_
     if training is not None and training.has_table and training.labelled:
         expl.reference = training.features()
         expl.reference_labels = training.y
-        expl.reference_note = f"training data: {trained_on}"
+        if trained_on.startswith("published"):
+            # Pre-trained elsewhere: these are only sources of the same cluster.
+            expl.reference_note = f"{training.name} sources of the network's training cluster, catalogue labels"
+        else:
+            expl.reference_note = f"training data: {trained_on}"
     if kind == "images":
         if cutout is None:
             raise GlobsmlError(f"{data.name or 'data'}: no cut-out of {galaxy}:{id} for image model {name}")
@@ -430,7 +434,10 @@ def explain_resolved(resolved, data, galaxy, id, *, seed=0, num_features=8, num_
         expl.shown_features = [f for f in DISPLAY_FEATURES if expl.reference is not None and f in expl.reference]
         return expl
     if features is None:
-        raise GlobsmlError(f"{data.name or 'data'}: no feature table for tabular model {name}")
+        raise GlobsmlError(
+            f"{data.name or 'data'}: no feature table for tabular model {name}; measure the features "
+            "on the cut-outs with `globsml features`, or explain an image model"
+        )
     if training is None and not trained_on.startswith("bundle"):
         raise GlobsmlError(f"LIME for {name} needs the training data (give training=...)")
     frame = features.to_frame().T
