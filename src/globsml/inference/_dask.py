@@ -307,13 +307,16 @@ def _run_dask(ref, todo, threshold, ebv, *, scheduler, n_workers, processes, mem
         client = Client(scheduler)
         cluster = None
     else:
+        # Dashboards on free ports: 8787 may be taken by another cluster on the machine.
         cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=processes,
-                               memory_limit=memory_limit, dashboard_address=None)
+                               memory_limit=memory_limit, dashboard_address=":0",
+                               worker_dashboard_address=":0")
         client = Client(cluster)
     try:
         ref_future = client.scatter(ref, broadcast=True) if isinstance(ref, Bundle) else ref
         futures = [
-            client.submit(_run_partition, ref_future, part, str(path), threshold, ebv, key=f"globsml-part-{part.index}-{os.getpid()}")
+            client.submit(_run_partition, ref_future, part, str(path), threshold, ebv,
+                          key=f"globsml-part-{part.index}-{os.getpid()}")
             for part, path in todo
         ]
         results = []
