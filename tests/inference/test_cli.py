@@ -51,7 +51,8 @@ def test_predict_dask_engine(tmp_path, tiny_bundle, tiny_table, capsys):
         (["predict", "--model", "{bundle}", "--table", "{table}", "--out", "{tmp}/c.xlsx"], "unknown catalogue format"),
         (["predict", "--model", "{bundle}", "--data", "{tmp}", "--out", "{tmp}/o", "--engine", "dask"],
          "--engine dask reads a partitioned catalogue"),
-        (["train", "--data", "{data}", "--model", "nope", "--setup", "all2all", "--out", "{tmp}/b"], "unknown model 'nope'"),
+        (["train", "--data", "{data}", "--model", "nope", "--setup", "all2all", "--out", "{tmp}/b"],
+         "unknown model 'nope'"),
     ],
 )
 def test_user_mistakes_exit_2_with_one_line(tmp_path, tiny_bundle, tiny_data, tiny_table, capsys, argv, message):

@@ -18,7 +18,8 @@ def register(subparsers):
         ),
     )
     parser.add_argument("--data", required=True, metavar="DIR", help="labelled data directory (table with pGC)")
-    parser.add_argument("--model", required=True, metavar="NAME", help="registry name (forest, hgb, catboost, cnn, ...)")
+    parser.add_argument("--model", required=True, metavar="NAME",
+                        help="registry name (forest, hgb, catboost, cnn, ...; catboost-fast: the fast path)")
     parser.add_argument("--setup", required=True, metavar="SETUP",
                         help="all2all (random 76:4:20 split), virgo2fornax or fornax2virgo "
                              "(train on one cluster, test on the other)")

@@ -165,7 +165,9 @@ def _predict_partition(bundle, part, *, ebv=None):
         feats = pd.concat(pieces).sort_index()
         return feats, bundle.predict_proba(feats)
     if not part.stack:
-        raise GlobsmlError(f"{part.path}: bundle {bundle.name!r} needs cut-outs, and there is no {Path(part.path).stem}.npy")
+        raise GlobsmlError(
+            f"{part.path}: bundle {bundle.name!r} needs cut-outs, and there is no {Path(part.path).stem}.npy"
+        )
     rows = _read_rows(part, base)
     frames = np.load(part.stack, mmap_mode="r")[part.offset : part.offset + part.n_rows]
     return rows, bundle.predict_proba(frames)

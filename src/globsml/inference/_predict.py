@@ -10,7 +10,14 @@ from ..data import GC_THRESHOLD, GCDataset, load_dataset, read_table
 from ._bundle import load_bundle
 from ._catalogue import POSITION_COLUMNS, write_catalogue
 
-__all__ = ["predict_catalogue", "catalogue_frame", "catalogue_metrics", "evaluate_predictions", "metrics_summary", "features_from_cutouts"]
+__all__ = [
+    "predict_catalogue",
+    "catalogue_frame",
+    "catalogue_metrics",
+    "evaluate_predictions",
+    "metrics_summary",
+    "features_from_cutouts",
+]
 
 
 def catalogue_frame(sources, p_gc, threshold):
@@ -131,9 +138,10 @@ def _predict_dataset(bundle, ds, *, ebv=None, progress=False):
     """(rows used for the catalogue, p_gc)."""
     if bundle.input == "images":
         if not ds.has_images:
+            lacking = sorted(set(ds.galaxies) - set(ds.image_files))
+            where = f" for galaxies {', '.join(lacking)}" if ds.image_files else ""
             raise GlobsmlError(
-                f"{ds.name or 'data'}: bundle {bundle.name!r} needs cut-outs, and the input has none"
-                + (f" for galaxies {', '.join(sorted(set(ds.galaxies) - set(ds.image_files)))}" if ds.image_files else "")
+                f"{ds.name or 'data'}: bundle {bundle.name!r} needs cut-outs, and the input has none{where}"
             )
         p = np.empty(len(ds), dtype=np.float64)
         galaxies = ds.sources["galaxy"].to_numpy()
