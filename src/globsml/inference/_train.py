@@ -122,6 +122,8 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=F
     from ..models import make_model, model_spec
 
     _register_fast_path()
+    if data is None:
+        raise GlobsmlError("train_bundle needs the training data (a labelled data directory or GCDataset)")
     ds = data if isinstance(data, GCDataset) else load_dataset(data)
     if not ds.labelled:
         raise GlobsmlError(f"{ds.name or 'data'}: training needs labels (a pGC column)")
