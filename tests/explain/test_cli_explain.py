@@ -63,6 +63,13 @@ def test_explain_on_the_small_mock(request, tmp_path):
     assert code == 0 and out.stat().st_size > 5_000
 
 
+def test_image_model_with_lime_pixels(synthetic_dir, tmp_path, capsys):
+    out = tmp_path / "cnn.png"
+    code = main(["explain", "--data", str(synthetic_dir), "--model", "explain-test-cnn", "--source", "VCC2:1",
+                 "--pixels", "lime", "--baseline", "blur", "--out", str(out)])
+    assert code == 0 and out.read_bytes()[:4] == b"\x89PNG"
+
+
 def test_importance_cli_and_params(synthetic_dir, tmp_path, capsys):
     out = tmp_path / "imp.png"
     code = main(["explain", "--importance", "--data", str(synthetic_dir), "--model", "explain-test-logistic",

@@ -118,3 +118,31 @@ def test_image_attributions_dispatch(images):
 def test_bad_shape():
     with pytest.raises(GlobsmlError, match=r"\(n, 2, 20, 20\)"):
         integrated_gradients(CentreNet(), np.zeros((1, 3, 20, 20)))
+
+
+def test_ring_segments():
+    from globsml.explain import ring_segments
+
+    seg = ring_segments()
+    assert seg.shape == (20, 20) and seg.min() == 0
+    assert set(np.unique(seg)) == set(range(13))  # core + 3 rings x 4 sectors
+    assert seg[10, 10] == 0 and seg[9:12, 9:12].tolist() == [[0] * 3] * 3  # the core around the centre
+    assert seg[0, 0] != seg[19, 19] != 0  # the background is cut into sectors
+
+
+def test_lime_image_finds_the_core(images):
+    from globsml.explain import lime_image_attributions, ring_segments
+
+    est = Estimator()
+    attr = lime_image_attributions(est.predict_proba, images[:2], num_samples=300, seed=0)
+    assert attr.shape == (2, 2, 20, 20)
+    core = ring_segments() == 0
+    for a in attr:
+        assert a[1, 10, 10] > 0  # the bright core is what makes it a GC here
+        assert a[1][core].min() > 10 * np.abs(a[1][~core]).max()
+    again = lime_image_attributions(est.predict_proba, images[:2], num_samples=300, seed=0)
+    np.testing.assert_array_equal(attr, again)
+    _, method = image_attributions(est, images[:1], method="lime")
+    assert method.startswith("LIME")
+    with pytest.raises(GlobsmlError, match="unknown attribution method"):
+        image_attributions(est, images[:1], method="shap")

@@ -60,6 +60,9 @@ def register(subparsers):
                    help="also compute LIME's VSI/CSI over K repeated calls (K >= 2)")
     p.add_argument("--baseline", choices=("zero", "blur"), default="zero",
                    help="reference image of the pixel attributions (default zero = empty sky)")
+    p.add_argument("--pixels", choices=("auto", "ig", "occlusion", "lime"), default="auto",
+                   help="pixel attributions of image models: integrated gradients (auto for torch networks), "
+                        "occlusion (auto otherwise) or LIME on core/ring segments")
     p.add_argument("--limit", type=int, metavar="N", help="with --errors: at most N per model, set-up, seed and kind")
     p.add_argument("--quick", action="store_true", help="train with the models' quick (CI) profile")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
@@ -113,7 +116,8 @@ def run(args):
     galaxy, ident = parse_source(args.source)
     expl = explain_source(
         args.model, args.data, galaxy, ident, setup=args.setup, seed=args.seed,
-        num_samples=args.samples, stability_calls=args.stability, baseline=args.baseline, quick=args.quick,
+        num_samples=args.samples, stability_calls=args.stability, baseline=args.baseline, pixels=args.pixels,
+        quick=args.quick,
         params=parse_params(args.param),
     )
     slug = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(str(args.model)).name)

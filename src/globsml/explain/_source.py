@@ -348,6 +348,7 @@ def explain_source(
     num_samples=5000,
     stability_calls=0,
     baseline="zero",
+    pixels="auto",
     quick=False,
     params=None,
 ):
@@ -376,6 +377,8 @@ def explain_source(
         When >= 2, also compute LIME's VSI/CSI over that many calls.
     baseline : {"zero", "blur"}
         Of the image attributions.
+    pixels : {"auto", "ig", "occlusion", "lime"}
+        Method of the image attributions (see :func:`image_attributions`).
     quick : bool
         Train registry models with their quick (CI) profile.
     params : dict, optional
@@ -391,12 +394,12 @@ def explain_source(
                              params=params)
     return explain_resolved(
         resolved, data, galaxy, id, seed=seed, num_features=num_features, num_samples=num_samples,
-        stability_calls=stability_calls, baseline=baseline,
+        stability_calls=stability_calls, baseline=baseline, pixels=pixels,
     )
 
 
 def explain_resolved(resolved, data, galaxy, id, *, seed=0, num_features=8, num_samples=5000,
-                     stability_calls=0, baseline="zero"):
+                     stability_calls=0, baseline="zero", pixels="auto"):
     """:func:`explain_source` for a model already resolved by :func:`resolve_model`.
 
     Explaining many sources of one model (``globsml explain --errors``)
@@ -427,7 +430,7 @@ def explain_resolved(resolved, data, galaxy, id, *, seed=0, num_features=8, num_
         if cutout is None:
             raise GlobsmlError(f"{data.name or 'data'}: no cut-out of {galaxy}:{id} for image model {name}")
         expl.p_gc = float(np.asarray(est.predict_proba(cutout[None]))[0, 1])
-        attr, method = image_attributions(est, cutout[None], baseline=baseline)
+        attr, method = image_attributions(est, cutout[None], method=pixels, baseline=baseline, seed=seed)
         expl.attributions, expl.attribution_method = attr[0], method
         if expl.reference is None:
             _galaxy_reference(expl, est, data, galaxy, seed=seed)
