@@ -158,8 +158,13 @@ def explain_errors(run_dir, data, out_dir, *, model=None, limit=None, num_sample
         sections.append((str(name), str(setup), int(seed), entries))
     bar.close()
     index = out_dir / "index.html"
+    import os
+
     with atomic_path(index) as tmp:
         tmp.write_text(_index_html(run_dir, sections, skipped), encoding="utf-8")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # a web page to share, not a private temp file
     return index
 
 
