@@ -310,8 +310,10 @@ def _run_dask(ref, todo, threshold, ebv, *, scheduler, n_workers, processes, mem
         cluster = None
     else:
         # Dashboards on free ports: 8787 may be taken by another cluster on the machine.
+        # Thread workers share this process, whose memory (everything the caller loaded)
+        # a per-worker limit would count: past it the workers pause and the run hangs.
         cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=processes,
-                               memory_limit=memory_limit, dashboard_address=":0",
+                               memory_limit=memory_limit if processes else 0, dashboard_address=":0",
                                worker_dashboard_address=":0")
         client = Client(cluster)
     try:
