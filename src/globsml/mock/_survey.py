@@ -14,6 +14,7 @@ from .._errors import GlobsmlError
 from .._io import atomic_path
 from .._version import __version__
 from ..data import (
+    GC_THRESHOLD,
     IMAGE_DIRNAME,
     IMAGE_SUFFIX,
     PUBLISHED_COLUMNS,
@@ -299,7 +300,10 @@ def galaxy_table(plan, src, cutouts):
     hst = np.full(n, np.nan)
     hst[matched] = 1 + np.flatnonzero(matched)  # catalogue running number
     table["HST_ID"] = hst
-    table["pGC"] = np.round(src["pGC"], 4)
+    # four decimals like a catalogue, without rounding anyone across the GC threshold
+    pgc = np.round(src["pGC"], 4)
+    pgc[(src["pGC"] < GC_THRESHOLD) & (pgc >= GC_THRESHOLD)] = GC_THRESHOLD - 1e-4
+    table["pGC"] = pgc
     table["matched"] = matched.astype(np.int64)
     table["cluster"] = plan.cluster
     return table.loc[:, list(PUBLISHED_COLUMNS)]
