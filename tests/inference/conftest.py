@@ -1,5 +1,7 @@
 """Tiny labelled data sets made on the fly, and a fast test model in the registry."""
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,9 +24,28 @@ def _test_forest(random_state=0, n_estimators=10, **params):
     )
 
 
-if TEST_MODEL not in model_names():
-    register_model(TEST_MODEL, _test_forest, description="tests only", published=False,
-                   quick={"n_estimators": 5})
+@contextlib.contextmanager
+def _test_registry():
+    """The test model registered for the duration; it and the fast path that
+    train_bundle registers are removed afterwards, so that tests listing the
+    registry (benchmark "all" ...) never see them."""
+    from globsml.models import _registry
+
+    before = set(model_names())
+    if TEST_MODEL not in before:
+        register_model(TEST_MODEL, _test_forest, description="tests only", published=False,
+                       quick={"n_estimators": 5})
+    try:
+        yield
+    finally:
+        for name in set(model_names()) - before:
+            _registry._REGISTRY.pop(name, None)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _registered_test_model():
+    with _test_registry():
+        yield
 
 
 def make_table(n_per_galaxy=120, galaxies=("FCC1", "FCC2", "VCC1", "VCC2"), seed=0):
@@ -82,5 +103,6 @@ def tiny_bundle(tmp_path_factory, tiny_data):
     from globsml.inference import train_bundle
 
     path = tmp_path_factory.mktemp("bundles") / "forest.bundle"
-    train_bundle(tiny_data, TEST_MODEL, setup="virgo2fornax", seed=0, out=path)
+    with _test_registry():
+        train_bundle(tiny_data, TEST_MODEL, setup="virgo2fornax", seed=0, out=path)
     return path
