@@ -156,7 +156,7 @@ def _data_key(params, x, y, eval_set):
     return h.hexdigest()
 
 
-class GCCNNClassifier(ClassifierMixin, BaseEstimator):
+class GCCNNClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstimator):
     """The published CNN on the g/z cut-outs, with MC dropout at prediction.
 
     Trained with Adam on binary cross-entropy, random left-right/up-down
@@ -318,10 +318,6 @@ class GCCNNClassifier(ClassifierMixin, BaseEstimator):
         p = p.double().numpy()
         return np.column_stack([1 - p, p])
 
-    def predict(self, X):
-        """1 where p(GC) > 0.5 (the published threshold), else 0."""
-        return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
-
     def embed(self, X):
         """The last hidden layer (n, 50), deterministic (dropout off)."""
         check_is_fitted(self, "network_")
@@ -335,9 +331,7 @@ class GCCNNClassifier(ClassifierMixin, BaseEstimator):
         """The fitted model as tensors and plain values (``torch.load(weights_only=True)``)."""
         check_is_fitted(self, "network_")
         return {
-            "class": type(self).__name__,
-            "format": _torch.STATE_FORMAT,
-            "params": _torch.plain(self.get_params()),
+            **self._state_header(),
             "state_dict": _torch.state_dict_plain(self.network_),
             "best_epoch": int(self.best_epoch_),
             "history": _torch.plain(self.history_),
@@ -357,7 +351,7 @@ class GCCNNClassifier(ClassifierMixin, BaseEstimator):
         return self
 
 
-class CNNKNNClassifier(ClassifierMixin, BaseEstimator):
+class CNNKNNClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstimator):
     """k nearest neighbours in the last hidden layer (50 units) of the published CNN.
 
     The CNN is trained as :class:`GCCNNClassifier` (the same parameters
@@ -415,17 +409,11 @@ class CNNKNNClassifier(ClassifierMixin, BaseEstimator):
         # A training set has both classes (checked in fit), so columns are [0, 1].
         return proba.astype(float)
 
-    def predict(self, X):
-        """1 where p(GC) > 0.5, else 0."""
-        return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
-
     def _export_state(self):
         """The fitted model as tensors and plain values (``torch.load(weights_only=True)``)."""
         check_is_fitted(self, "knn_")
         return {
-            "class": type(self).__name__,
-            "format": _torch.STATE_FORMAT,
-            "params": _torch.plain(self.get_params()),
+            **self._state_header(),
             "cnn": self.cnn_._export_state(),
             "embedding": torch.from_numpy(self.embedding_.copy()),
             "y_train": torch.from_numpy(np.asarray(self.y_train_, dtype=np.int64).copy()),

@@ -103,7 +103,7 @@ def _as_frame(X, what):
     return pd.DataFrame(arr, columns=list(FEATURES))
 
 
-class GCMLPClassifier(ClassifierMixin, BaseEstimator):
+class GCMLPClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstimator):
     """The published MLP: 29 -> 100 -> 100 -> 1, ReLU, dropout, sigmoid output.
 
     Trained with Adam and binary cross-entropy in mini-batches; the weights
@@ -216,9 +216,7 @@ class GCMLPClassifier(ClassifierMixin, BaseEstimator):
             epochs=self.epochs, batch_size=self.batch_size, lr=self.lr,
             weight_decay=self.weight_decay, gen=gen, progress=self.progress, desc="MLP",
         )
-        self.classes_ = np.array([0, 1])
-        self.n_features_in_ = len(FEATURES)
-        self.feature_names_in_ = np.asarray(FEATURES, dtype=object)
+        self._set_tabular_fitted(FEATURES)
         return self
 
     def predict_proba(self, X):
@@ -230,18 +228,13 @@ class GCMLPClassifier(ClassifierMixin, BaseEstimator):
         p = torch.sigmoid(_torch.predict_logits(self.network_, x, batch_size=65536)).double().numpy()
         return np.column_stack([1 - p, p])
 
-    def predict(self, X):
-        """1 where p(GC) > 0.5 (the published threshold), else 0."""
-        return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
 
     # -- bundles ----------------------------------------------------------
     def _export_state(self):
         """The fitted model as tensors and plain values (``torch.load(weights_only=True)``)."""
         check_is_fitted(self, "network_")
         return {
-            "class": type(self).__name__,
-            "format": _torch.STATE_FORMAT,
-            "params": _torch.plain(self.get_params()),
+            **self._state_header(),
             "state_dict": _torch.state_dict_plain(self.network_),
             "best_epoch": int(self.best_epoch_),
             "history": _torch.plain(self.history_),
@@ -261,9 +254,7 @@ class GCMLPClassifier(ClassifierMixin, BaseEstimator):
         self.preprocessor_ = None if state["preprocessor"] is None else _import_preprocessor(state["preprocessor"])
         self.best_epoch_ = state["best_epoch"]
         self.history_ = state["history"]
-        self.classes_ = np.array([0, 1])
-        self.n_features_in_ = len(FEATURES)
-        self.feature_names_in_ = np.asarray(FEATURES, dtype=object)
+        self._set_tabular_fitted(FEATURES)
         return self
 
 

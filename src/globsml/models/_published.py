@@ -206,7 +206,7 @@ def published_model_path(name, path=None):
     )
 
 
-class PublishedCNNClassifier(ClassifierMixin, BaseEstimator):
+class PublishedCNNClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstimator):
     """A published, already trained CNN, usable wherever a model name is accepted.
 
     ``fit`` is refused: the network was trained by Dold & Fahrion 2022 (on
@@ -275,10 +275,6 @@ class PublishedCNNClassifier(ClassifierMixin, BaseEstimator):
         """(n, 2) array of [p(not GC), p(GC)], MC-dropout averaged."""
         return self._model().predict_proba(X)
 
-    def predict(self, X):
-        """1 where p(GC) > 0.5 (the published threshold), else 0."""
-        return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
-
     def embed(self, X):
         """The last hidden layer (n, 50)."""
         return self._model().embed(X)
@@ -286,9 +282,7 @@ class PublishedCNNClassifier(ClassifierMixin, BaseEstimator):
     def _export_state(self):
         """The weights and settings as tensors and plain values (self-contained)."""
         return {
-            "class": type(self).__name__,
-            "format": _torch.STATE_FORMAT,
-            "params": _torch.plain({**self.get_params(), "path": None}),
+            **self._state_header(path=None),
             "cnn": self._model()._export_state(),
         }
 

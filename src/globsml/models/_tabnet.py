@@ -43,7 +43,7 @@ def _tpr_fdr_metric(Metric):
     return TPRminusFDR
 
 
-class GCTabNetClassifier(ClassifierMixin, BaseEstimator):
+class GCTabNetClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstimator):
     """TabNet (Arik & Pfister 2021) as published: n_steps 5, n_d 10, n_a 10.
 
     A thin wrapper of ``pytorch_tabnet.tab_model.TabNetClassifier`` that
@@ -160,9 +160,7 @@ class GCTabNetClassifier(ClassifierMixin, BaseEstimator):
         best = getattr(self.tabnet_, "best_epoch", None)
         keeps_best = len(val_frame) and self.patience
         self.best_epoch_ = int(best) + 1 if keeps_best and best is not None else int(self.max_epochs)
-        self.classes_ = np.array([0, 1])
-        self.n_features_in_ = len(FEATURES)
-        self.feature_names_in_ = np.asarray(FEATURES, dtype=object)
+        self._set_tabular_fitted(FEATURES)
         return self
 
     def predict_proba(self, X):
@@ -175,18 +173,12 @@ class GCTabNetClassifier(ClassifierMixin, BaseEstimator):
         # pytorch-tabnet orders the columns by its sorted training classes: [0, 1].
         return proba
 
-    def predict(self, X):
-        """1 where p(GC) > 0.5, else 0."""
-        return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
-
     def _export_state(self):
         """The fitted model as tensors and plain values (``torch.load(weights_only=True)``)."""
         check_is_fitted(self, "tabnet_")
         net = self.tabnet_
         return {
-            "class": type(self).__name__,
-            "format": _torch.STATE_FORMAT,
-            "params": _torch.plain(self.get_params()),
+            **self._state_header(),
             "state_dict": _torch.state_dict_plain(net.network),
             "input_dim": int(net.input_dim),
             "output_dim": int(net.output_dim),
@@ -214,9 +206,7 @@ class GCTabNetClassifier(ClassifierMixin, BaseEstimator):
         self.tabnet_ = net
         self.preprocessor_ = None if state["preprocessor"] is None else _import_preprocessor(state["preprocessor"])
         self.best_epoch_ = state["best_epoch"]
-        self.classes_ = np.array([0, 1])
-        self.n_features_in_ = len(FEATURES)
-        self.feature_names_in_ = np.asarray(FEATURES, dtype=object)
+        self._set_tabular_fitted(FEATURES)
         return self
 
 

@@ -28,6 +28,28 @@ __all__ = ["save_checkpoint", "load_checkpoint"]
 STATE_FORMAT = 1
 
 
+class TorchClassifierMixin:
+    """What the PyTorch estimators share: the published threshold and the state header."""
+
+    def predict(self, X):
+        """1 where p(GC) > 0.5 (the published threshold), else 0."""
+        return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
+
+    def _state_header(self, **param_overrides):
+        """The first entries of every ``_export_state``: class, layout version, parameters."""
+        return {
+            "class": type(self).__name__,
+            "format": STATE_FORMAT,
+            "params": plain({**self.get_params(), **param_overrides}),
+        }
+
+    def _set_tabular_fitted(self, features):
+        """The fitted attributes scikit-learn expects of a model of the feature table."""
+        self.classes_ = np.array([0, 1])
+        self.n_features_in_ = len(features)
+        self.feature_names_in_ = np.asarray(features, dtype=object)
+
+
 def n_cpus():
     """CPU cores this process may run on (both cores of the target machines)."""
     try:
