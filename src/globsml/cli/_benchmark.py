@@ -5,8 +5,8 @@ __all__ = ["register", "run"]
 
 def register(subparsers):
     """Add the ``benchmark`` subcommand."""
-    from ..experiments import DEFAULT_MODELS, LGO_FOLDS
-
+    # Defaults are resolved in run(): importing globsml.experiments here would load
+    # every model (and torch) for every globsml command, --help included.
     parser = subparsers.add_parser(
         "benchmark",
         help="train and evaluate every model in every set-up; write tables, figures and a report",
@@ -22,14 +22,15 @@ def register(subparsers):
     parser.add_argument("--data", metavar="DIR", default=None,
                         help="labelled data directory (default: the embedded mock survey)")
     parser.add_argument("--models", nargs="+", metavar="NAME", default=None,
-                        help=f"registry names, or 'all' (default: {' '.join(DEFAULT_MODELS)})")
+                        help="registry names, or 'all' (default: globsml.experiments.DEFAULT_MODELS, the "
+                             "published tabular models plus hgb and calibrated-forest)")
     parser.add_argument("--setups", nargs="+", metavar="NAME", default=None,
                         help="all2all, virgo2fornax, fornax2virgo, cluster2cluster (both), lgo, "
                              "all (default: all)")
     parser.add_argument("--seeds", type=int, default=10, metavar="N",
                         help="number of All2All seeds (default: 10)")
-    parser.add_argument("--folds", type=int, default=LGO_FOLDS, metavar="K",
-                        help=f"leave-galaxies-out folds (default: {LGO_FOLDS})")
+    parser.add_argument("--folds", type=int, default=None, metavar="K",
+                        help="leave-galaxies-out folds (default: globsml.experiments.LGO_FOLDS)")
     parser.add_argument("--out", default="globsml-benchmark", metavar="DIR",
                         help="output directory (default: ./globsml-benchmark)")
     parser.add_argument("--quick", action="store_true",
@@ -44,11 +45,11 @@ def register(subparsers):
 
 def run(args):
     """Run the benchmark; print the results table and where the report is."""
-    from ..experiments import display_table, markdown_table, run_benchmark
+    from ..experiments import LGO_FOLDS, display_table, markdown_table, run_benchmark
 
     result = run_benchmark(args.data, models=args.models, setups=args.setups, seeds=args.seeds,
                            out=args.out, quick=args.quick, progress=not args.no_progress,
-                           n_folds=args.folds, threads=args.threads or None)
+                           n_folds=LGO_FOLDS if args.folds is None else args.folds, threads=args.threads or None)
     print(markdown_table(display_table(result.table)), end="")
     print(f"{result.computed} run(s) computed, {result.skipped} resumed from {result.out}")
     print(f"report: {result.files.get('report.html', result.out)}")
