@@ -12,6 +12,8 @@ fit runs on all sources at once with batched 5x5 linear solves.
 
 import numpy as np
 
+from ._segmentation import _quiet
+
 __all__ = ["gaussian_fwhm"]
 
 _SIGMA_TO_FWHM = 2.0 * np.sqrt(2.0 * np.log(2.0))
@@ -61,7 +63,7 @@ def gaussian_fwhm(images, x, y, *, half_width=4, n_iter=40, max_offset=2.0, sigm
     # First guess: constant from the window edge, amplitude from the peak.
     edge = np.ones((2 * half_width + 1,) * 2, bool)
     edge[1:-1, 1:-1] = False
-    with np.errstate(invalid="ignore"), _nan_ok():
+    with np.errstate(invalid="ignore"), _quiet():
         b0 = np.nanmedian(np.where(wgt.reshape(n, *edge.shape) > 0, d.reshape(n, *edge.shape), np.nan)[:, edge], axis=1)
     b0 = np.nan_to_num(b0)
     a0 = np.max(np.where(wgt > 0, d, -np.inf), axis=1) - b0
@@ -139,15 +141,3 @@ def gaussian_fwhm(images, x, y, *, half_width=4, n_iter=40, max_offset=2.0, sigm
                & (sigma >= sigma_range[0]) & (sigma <= sigma_range[1])
                & (np.hypot(p[:, 1] - np.nan_to_num(x, nan=nx // 2), p[:, 2] - np.nan_to_num(y, nan=ny // 2)) <= max_offset))
     return np.where(success, fwhm, 0.0), np.where(success, e_fwhm, 0.0)
-
-
-class _nan_ok:
-    def __enter__(self):
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)
