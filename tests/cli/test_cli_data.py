@@ -1,28 +1,15 @@
 import hashlib
-import importlib.util
 import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from globsml.cli import main
 
-FIXTURES = Path(__file__).resolve().parents[1] / "data" / "fixtures"
-
-
-def load_fixture_module(name):
-    """Import a helper of tests/data/fixtures by path (tests are not a package)."""
-    spec = importlib.util.spec_from_file_location(name, FIXTURES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tiny = load_fixture_module("globsml_tiny_data")
-FileServer = load_fixture_module("globsml_http_server").FileServer
+import globsml_tiny_data as tiny
+from globsml_http_server import FileServer
 
 
 def test_validate_ok_exits_0(tmp_path, capsys):

@@ -1,5 +1,4 @@
 import hashlib
-import importlib.util
 import os
 import re
 from pathlib import Path
@@ -18,17 +17,7 @@ from globsml.data import (
     read_manifest,
 )
 
-
-def load_fixture_module(name):
-    """Import a helper of tests/data/fixtures by path (tests are not a package)."""
-    path = Path(__file__).parent / "fixtures" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-FileServer = load_fixture_module("globsml_http_server").FileServer
+from globsml_http_server import FileServer
 
 
 def blob_sha1(data):

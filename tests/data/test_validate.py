@@ -1,7 +1,5 @@
-import importlib.util
 import re
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,17 +7,7 @@ import pytest
 from globsml import GlobsmlError
 from globsml.data import ValidationReport, validate
 
-
-def load_fixture_module(name):
-    """Import a helper of tests/data/fixtures by path (tests are not a package)."""
-    path = Path(__file__).parent / "fixtures" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tiny = load_fixture_module("globsml_tiny_data")
+import globsml_tiny_data as tiny
 
 
 def test_valid_tiny_dataset_is_summarised(tmp_path):
