@@ -92,6 +92,32 @@ def test_same_seed_same_table(tiny_data, tmp_path):
     assert not np.allclose(a["tpr_mean"], c["tpr_mean"])
 
 
+def test_worker_processes_give_the_same_table(tiny_data, tmp_path):
+    kw = {**FAST, "models": ["forest", "calibrated-forest", "svm-linear"],
+          "setups": ["all2all", "virgo2fornax"], "report": False}
+    serial = run_benchmark(tiny_data, out=tmp_path / "serial", jobs=1, **kw)
+    done = []
+    parallel = run_benchmark(tiny_data, out=tmp_path / "parallel", jobs=2, on_run_done=done.append, **kw)
+    assert parallel.computed == len(done) == 9
+    pd.testing.assert_frame_equal(serial.table, parallel.table)
+    for rel in ("all2all/calibrated-forest/run1", "virgo2fornax/svm-linear/run0"):
+        a = pd.read_csv(tmp_path / "serial" / "runs" / rel / "predictions.csv")
+        b = pd.read_csv(tmp_path / "parallel" / "runs" / rel / "predictions.csv")
+        pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(GlobsmlError, match="jobs must be a positive"):
+        run_benchmark(tiny_data, out=tmp_path / "x", jobs=0, **kw)
+
+
+def test_calibrated_forest_with_and_without_the_forest_of_its_split(tiny_data, tmp_path):
+    """Reusing the forest grown for ``forest`` gives what a fresh fit gives."""
+    kw = {**FAST, "setups": ["virgo2fornax"], "report": False}
+    run_benchmark(tiny_data, out=tmp_path / "both", **{**kw, "models": ["forest", "calibrated-forest"]})
+    run_benchmark(tiny_data, out=tmp_path / "alone", **{**kw, "models": ["calibrated-forest"]})
+    rel = "runs/virgo2fornax/calibrated-forest/run0/predictions.csv"
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "both" / rel),
+                                  pd.read_csv(tmp_path / "alone" / rel))
+
+
 def test_clear_errors(tiny_data, tmp_path):
     with pytest.raises(GlobsmlError, match="unknown model 'nope'"):
         run_benchmark(tiny_data, out=tmp_path, models=["nope"], progress=False)

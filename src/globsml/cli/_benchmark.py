@@ -38,6 +38,9 @@ def register(subparsers):
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="OpenMP/BLAS threads per model fit (default: 1; 0 = the libraries' "
                              "defaults). More than one often slows down on shared machines")
+    parser.add_argument("--jobs", type=int, default=0, metavar="N",
+                        help="worker processes, each taking the runs of one split at a time "
+                             "(default: 0 = one per CPU core); results do not depend on it")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
     return parser
@@ -49,7 +52,8 @@ def run(args):
 
     result = run_benchmark(args.data, models=args.models, setups=args.setups, seeds=args.seeds,
                            out=args.out, quick=args.quick, progress=not args.no_progress,
-                           n_folds=LGO_FOLDS if args.folds is None else args.folds, threads=args.threads or None)
+                           n_folds=LGO_FOLDS if args.folds is None else args.folds, threads=args.threads or None,
+                           jobs=args.jobs or None)
     print(markdown_table(display_table(result.table)), end="")
     print(f"{result.computed} run(s) computed, {result.skipped} resumed from {result.out}")
     print(f"report: {result.files.get('report.html', result.out)}")

@@ -126,6 +126,13 @@ class GCDataset:
         self.name = str(name)
         self._arrays = {}
 
+    def __getstate__(self):
+        # The open memory maps stay behind: a copy sent to a worker process
+        # reopens the files it needs instead of pickling every cut-out.
+        state = self.__dict__.copy()
+        state["_arrays"] = {}
+        return state
+
     # -- what is there -------------------------------------------------
     def __len__(self):
         return len(self.sources)

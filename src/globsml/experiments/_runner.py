@@ -3,19 +3,21 @@
 import hashlib
 import inspect
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from .._errors import GlobsmlError
 from .._io import atomic_path
 from ..data import FEATURES, GCDataset, load_dataset
-from ..models import final_estimator, make_model, model_names, model_spec
+from ..models import final_estimator, fit_or_reuse, make_model, model_names, model_spec, reusing_fits
 from ..preprocessing import complete_rows
 from ._setups import LGO_FOLDS, SETUPS, resolve_setups, setup_runs
 
@@ -155,7 +157,10 @@ def _run_one(data, features, y, name, setup, seed, split, *, quick, path, key, t
     # than one. Limit them (joblib-parallel forests are not affected).
     with threadpool_limits(limits=threads):
         t0 = time.perf_counter()
-        model.fit(X_train, y[train], **fit_kw)
+        if fit_kw:
+            model.fit(X_train, y[train], **fit_kw)
+        else:
+            model = fit_or_reuse(model, X_train, y[train])
         t1 = time.perf_counter()
         p_gc = np.asarray(model.predict_proba(X_test))[:, 1]
         t2 = time.perf_counter()
@@ -180,6 +185,28 @@ def _run_one(data, features, y, name, setup, seed, split, *, quick, path, key, t
     with atomic_path(path / "run.json") as tmp:
         tmp.write_text(json.dumps(record, indent=1))
     return record
+
+
+def _run_group(data, features, y, runs, *, quick, threads, on_done=None):
+    """The runs of one split, in order; identical fits among them are done once."""
+    records = []
+    with reusing_fits():
+        for setup, seed, split, name, path, key in runs:
+            record = _run_one(data, features, y, name, setup, seed, split, quick=quick, path=path,
+                              key=key, threads=threads)
+            records.append(record)
+            if on_done is not None:
+                on_done(record)
+    return records
+
+
+def _n_jobs(jobs, n_tasks):
+    """Worker processes to use: ``jobs`` (None: one per CPU core), at most one per task."""
+    if jobs is None:
+        jobs = os.cpu_count() or 1
+    if int(jobs) < 1:
+        raise GlobsmlError(f"jobs must be a positive number of worker processes, got {jobs!r}")
+    return max(1, min(int(jobs), n_tasks))
 
 
 def _check_models(models, data):
@@ -221,7 +248,7 @@ def load_runs(out, *, models=None, setups=None):
 
 
 def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=False, progress=True,
-                  n_folds=LGO_FOLDS, threshold=0.5, threads=1, report=True, on_run_done=None):
+                  n_folds=LGO_FOLDS, threshold=0.5, threads=1, jobs=1, report=True, on_run_done=None):
     """Train and evaluate every model in every set-up; write tables, figures and a report.
 
     Each finished (model, set-up, seed) is stored under
@@ -262,6 +289,11 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
         OpenMP threads busy-wait, and on a shared 2-core machine a
         histogram-gradient-boosting fit with two threads ran 30 times slower
         than with one. Results do not depend on it.
+    jobs : int or None
+        Worker processes (None: one per CPU core). Each worker takes the
+        runs of one split at a time; results do not depend on it. With
+        ``jobs > 1`` the progress bar and ``on_run_done`` advance a split
+        at a time.
     report : bool
         Write the tables, figures and HTML report (:func:`write_report`).
     on_run_done : callable, optional
@@ -296,20 +328,39 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
     with atomic_path(out / "config.json") as tmp:
         tmp.write_text(json.dumps(config, indent=1))
 
-    computed = skipped = 0
-    bar = tqdm(plan, desc="benchmark", unit="run", disable=not progress)
-    for setup, seed, split, name in bar:
-        bar.set_postfix_str(f"{name} {SETUPS[setup]} {seed}")
+    # The runs still to do, grouped by split: one group is one worker's task,
+    # so that models sharing a fit (cnn and cnn+kNN, forest and
+    # calibrated-forest) find it in their worker's memory.
+    groups, skipped = {}, 0
+    for setup, seed, split, name in plan:
         path = run_dir(out, setup, name, seed)
         key = _run_key(digest, name, setup, seed, quick, n_folds)
         if _finished(path, key):
             skipped += 1
             continue
-        record = _run_one(data, features, y, name, setup, seed, split, quick=quick, path=path, key=key,
-                          threads=threads)
+        groups.setdefault((setup, seed), []).append((setup, seed, split, name, path, key))
+    computed = 0
+    bar = tqdm(total=len(plan), initial=skipped, desc="benchmark", unit="run", disable=not progress)
+    jobs = _n_jobs(jobs, len(groups))
+
+    def done(record):
+        nonlocal computed
         computed += 1
+        bar.update()
         if on_run_done is not None:
             on_run_done(record)
+
+    if jobs == 1:
+        for (setup, seed), runs in groups.items():
+            bar.set_postfix_str(f"{SETUPS[setup]} {seed}")
+            _run_group(data, features, y, runs, quick=quick, threads=threads, on_done=done)
+    else:
+        bar.set_postfix_str(f"{jobs} workers")
+        tasks = (delayed(_run_group)(data, features, y, runs, quick=quick, threads=threads)
+                 for runs in groups.values())
+        for records in Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks):
+            for record in records:
+                done(record)
     bar.close()
 
     records, preds = load_runs(out, models=names, setups=setups)

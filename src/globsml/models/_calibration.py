@@ -19,6 +19,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 from .._errors import GlobsmlError
+from ._reuse import fit_or_reuse
 
 __all__ = ["ValidationCalibratedClassifier"]
 
@@ -104,7 +105,7 @@ class ValidationCalibratedClassifier(ClassifierMixin, BaseEstimator):
                 f"ValidationCalibratedClassifier: the validation split ({len(y_val)} rows) holds "
                 "only one class; calibration needs GCs and non-GCs"
             )
-        self.estimator_ = clone(self.estimator).fit(X_tr, y_tr)
+        self.estimator_ = fit_or_reuse(clone(self.estimator), X_tr, y_tr)
         method = self.method
         if method == "auto":
             method = "isotonic" if len(y_val) >= MIN_ISOTONIC_ROWS else "sigmoid"
