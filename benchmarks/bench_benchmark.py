@@ -41,6 +41,7 @@ def _load_average():
 def main(argv=None):
     from globsml import load_dataset
     from globsml.experiments import DEFAULT_MODELS, display_table, markdown_table, run_benchmark
+    from globsml.cli._benchmark import parse_params
     from globsml.mock import cache_dir
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -51,6 +52,8 @@ def main(argv=None):
     parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS))
     parser.add_argument("--setups", nargs="+", default=["all"])
     parser.add_argument("--out", default=None, help="keep the benchmark output here (default: temp)")
+    parser.add_argument("--param", action="append", default=[], metavar="MODEL:KEY=VALUE",
+                        help="model parameter override, as in `globsml benchmark --param`")
     parser.add_argument("--jobs", type=int, default=0,
                         help="worker processes (default 0: one per CPU core)")
     parser.add_argument("--tag", default="", help="suffix of the result files")
@@ -71,7 +74,7 @@ def main(argv=None):
     t_load = time.perf_counter() - t0
     result = run_benchmark(ds, models=args.models, setups=args.setups, seeds=args.seeds,
                            n_folds=args.folds, out=out, quick=args.quick, progress=True,
-                           jobs=args.jobs or None)
+                           jobs=args.jobs or None, params=parse_params(args.param))
     wall = time.perf_counter() - t0
     runs = result.runs
     per_model = (runs.groupby("model", sort=False)[["fit_s", "predict_s"]].sum().round(1)
@@ -80,7 +83,7 @@ def main(argv=None):
         "what": "globsml benchmark (run_benchmark), every run timed (nothing resumed)",
         "mock": mock,
         "data": str(data), "n_sources": len(ds), "models": args.models, "setups": args.setups,
-        "seeds": args.seeds, "folds": args.folds, "quick": args.quick, "jobs": args.jobs or os.cpu_count(), "n_runs": int(len(runs)),
+        "seeds": args.seeds, "folds": args.folds, "quick": args.quick, "params": parse_params(args.param), "jobs": args.jobs or os.cpu_count(), "n_runs": int(len(runs)),
         "wall_s": round(wall, 1), "load_s": round(t_load, 1),
         "target_s": 900, "under_15_min": wall < 900,
         "fit_predict_s_per_model": per_model,

@@ -111,7 +111,7 @@ def test_worker_processes_give_the_same_table(tiny_data, tmp_path):
 def test_calibrated_forest_with_and_without_the_forest_of_its_split(tiny_data, tmp_path):
     """Reusing the forest grown for ``forest`` gives what a fresh fit gives."""
     kw = {**FAST, "setups": ["virgo2fornax"], "report": False}
-    run_benchmark(tiny_data, out=tmp_path / "both", **{**kw, "models": ["forest", "calibrated-forest"]})
+    run_benchmark(tiny_data, out=tmp_path / "both", **{**kw, "models": ["forest", "tree", "calibrated-forest"]})
     run_benchmark(tiny_data, out=tmp_path / "alone", **{**kw, "models": ["calibrated-forest"]})
     rel = "runs/virgo2fornax/calibrated-forest/run0/predictions.csv"
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "both" / rel),

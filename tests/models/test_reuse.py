@@ -46,6 +46,7 @@ def test_calibrated_forest_takes_the_forest_fit():
     X_val, y_val = X.iloc[:100], y[:100]
     with reusing_fits():
         forest = fit_or_reuse(make_model("forest", quick=True, random_state=3), X, y)
+        fit_or_reuse(make_model("tree", random_state=3), X, y)  # another model in between
         calibrated = make_model("calibrated-forest", quick=True, random_state=3).fit(X, y, eval_set=(X_val, y_val))
     assert calibrated.estimator_ is forest
     fresh = make_model("calibrated-forest", quick=True, random_state=3).fit(X, y, eval_set=(X_val, y_val))

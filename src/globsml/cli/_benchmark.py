@@ -38,12 +38,40 @@ def register(subparsers):
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="OpenMP/BLAS threads per model fit (default: 1; 0 = the libraries' "
                              "defaults). More than one often slows down on shared machines")
+    parser.add_argument("--param", action="append", default=[], metavar="MODEL:KEY=VALUE",
+                        help="override a model parameter, e.g. cnn:epochs=10 or "
+                             "cnn+1nn:cnn_params.epochs=10 (VALUE is read as JSON where it can be; "
+                             "repeat for several)")
     parser.add_argument("--jobs", type=int, default=0, metavar="N",
                         help="worker processes, each taking the runs of one split at a time "
                              "(default: 0 = one per CPU core); results do not depend on it")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
     return parser
+
+
+def parse_params(items):
+    """``["cnn:epochs=10", "cnn+1nn:cnn_params.epochs=10"]`` -> nested dicts by model."""
+    import json
+
+    from .._errors import GlobsmlError
+
+    params = {}
+    for item in items:
+        model, sep, assignment = item.partition(":")
+        key, eq, text = assignment.partition("=")
+        if not (sep and eq and model and key):
+            raise GlobsmlError(f"--param {item!r}: expected MODEL:KEY=VALUE, e.g. cnn:epochs=10")
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text
+        *path, last = key.split(".")
+        node = params.setdefault(model, {})
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = value
+    return params
 
 
 def run(args):
@@ -53,7 +81,7 @@ def run(args):
     result = run_benchmark(args.data, models=args.models, setups=args.setups, seeds=args.seeds,
                            out=args.out, quick=args.quick, progress=not args.no_progress,
                            n_folds=LGO_FOLDS if args.folds is None else args.folds, threads=args.threads or None,
-                           jobs=args.jobs or None)
+                           jobs=args.jobs or None, params=parse_params(args.param))
     print(markdown_table(display_table(result.table)), end="")
     print(f"{result.computed} run(s) computed, {result.skipped} resumed from {result.out}")
     print(f"report: {result.files.get('report.html', result.out)}")

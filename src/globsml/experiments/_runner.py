@@ -90,8 +90,11 @@ def _data_digest(data, needs_features, needs_images):
     return h.hexdigest()
 
 
-def _run_key(digest, model, setup, seed, quick, n_folds):
-    text = json.dumps([_RUN_FORMAT, digest, model, setup, int(seed), bool(quick), int(n_folds)])
+def _run_key(digest, model, setup, seed, quick, n_folds, params=None):
+    fields = [_RUN_FORMAT, digest, model, setup, int(seed), bool(quick), int(n_folds)]
+    if params:  # only then, so that runs stored without overrides keep their keys
+        fields.append(params)
+    text = json.dumps(fields, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -135,7 +138,7 @@ def _importances(model):
     return imp / total if total > 0 else imp
 
 
-def _run_one(data, features, y, name, setup, seed, split, *, quick, path, key, threads):
+def _run_one(data, features, y, name, setup, seed, split, *, quick, path, key, threads, params=None):
     """Fit, predict and store one (model, set-up, seed); return its run record."""
     spec = model_spec(name)
     train = split.train
@@ -147,7 +150,7 @@ def _run_one(data, features, y, name, setup, seed, split, *, quick, path, key, t
             f"{SETUPS[setup]} run {seed}: the training set ({len(train)} sources) holds only one "
             "class; the data need GCs and non-GCs"
         )
-    model = make_model(name, random_state=seed, quick=quick)
+    model = make_model(name, random_state=seed, quick=quick, **(params or {}))
     fit_kw = {}
     if len(split.validation) and _fit_accepts_eval_set(model):
         fit_kw["eval_set"] = (_inputs(data, spec, split.validation, features), y[split.validation])
@@ -178,6 +181,7 @@ def _run_one(data, features, y, name, setup, seed, split, *, quick, path, key, t
             pd.DataFrame({"feature": FEATURES, "importance": imp}).to_csv(tmp, index=False)
     record = {
         "key": key, "model": name, "setup": setup, "seed": int(seed), "quick": bool(quick),
+        "params": params or {},
         "n_train": int(len(train)), "n_validation": int(len(split.validation)),
         "n_test": int(len(split.test)), "fit_s": round(t1 - t0, 3), "predict_s": round(t2 - t1, 3),
     }
@@ -187,13 +191,13 @@ def _run_one(data, features, y, name, setup, seed, split, *, quick, path, key, t
     return record
 
 
-def _run_group(data, features, y, runs, *, quick, threads, on_done=None):
+def _run_group(data, features, y, runs, *, quick, threads, params, on_done=None):
     """The runs of one split, in order; identical fits among them are done once."""
     records = []
     with reusing_fits():
         for setup, seed, split, name, path, key in runs:
             record = _run_one(data, features, y, name, setup, seed, split, quick=quick, path=path,
-                              key=key, threads=threads)
+                              key=key, threads=threads, params=params.get(name))
             records.append(record)
             if on_done is not None:
                 on_done(record)
@@ -207,6 +211,24 @@ def _n_jobs(jobs, n_tasks):
     if int(jobs) < 1:
         raise GlobsmlError(f"jobs must be a positive number of worker processes, got {jobs!r}")
     return max(1, min(int(jobs), n_tasks))
+
+
+def _check_params(params, names):
+    """Per-model parameter overrides: a dict of dicts for models in the benchmark."""
+    params = dict(params or {})
+    for name, overrides in params.items():
+        if name not in names:
+            raise GlobsmlError(
+                f"parameters given for model {name!r}, which is not in the benchmark "
+                f"({', '.join(names)})"
+            )
+        if not isinstance(overrides, dict):
+            raise GlobsmlError(f"parameters of model {name!r} must be a mapping, got {overrides!r}")
+        try:
+            make_model(name, **overrides)
+        except TypeError as exc:
+            raise GlobsmlError(f"model {name!r} does not take these parameters {overrides}: {exc}") from None
+    return params
 
 
 def _check_models(models, data):
@@ -248,7 +270,8 @@ def load_runs(out, *, models=None, setups=None):
 
 
 def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=False, progress=True,
-                  n_folds=LGO_FOLDS, threshold=0.5, threads=1, jobs=1, report=True, on_run_done=None):
+                  n_folds=LGO_FOLDS, threshold=0.5, threads=1, jobs=1, params=None, report=True,
+                  on_run_done=None):
     """Train and evaluate every model in every set-up; write tables, figures and a report.
 
     Each finished (model, set-up, seed) is stored under
@@ -294,6 +317,11 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
         runs of one split at a time; results do not depend on it. With
         ``jobs > 1`` the progress bar and ``on_run_done`` advance a split
         at a time.
+    params : dict of str to dict, optional
+        Overrides of models' parameters, by model name (for instance
+        ``{"cnn": {"epochs": 10}}``), on top of the published defaults or
+        the quick profile. They are part of each run's key: a run stored
+        with other overrides is recomputed.
     report : bool
         Write the tables, figures and HTML report (:func:`write_report`).
     on_run_done : callable, optional
@@ -311,6 +339,7 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
         raise GlobsmlError(f"{data.name or 'data'}: the benchmark needs labels (a pGC column)")
     setups = resolve_setups(DEFAULT_SETUPS if setups is None else setups)
     names = _check_models(models, data)
+    params = _check_params(params, names)
     y = data.y
     features = data.features() if any(model_spec(n).input == "features" for n in names) else None
     digest = _data_digest(data, features is not None,
@@ -324,7 +353,7 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
                 plan.append((setup, seed, split, name))
     config = {"data": data.name, "n_sources": len(data), "models": names, "setups": setups,
               "seeds": int(seeds), "n_folds": int(n_folds), "quick": bool(quick),
-              "threshold": float(threshold)}
+              "threshold": float(threshold), "params": params}
     with atomic_path(out / "config.json") as tmp:
         tmp.write_text(json.dumps(config, indent=1))
 
@@ -334,7 +363,7 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
     groups, skipped = {}, 0
     for setup, seed, split, name in plan:
         path = run_dir(out, setup, name, seed)
-        key = _run_key(digest, name, setup, seed, quick, n_folds)
+        key = _run_key(digest, name, setup, seed, quick, n_folds, params.get(name))
         if _finished(path, key):
             skipped += 1
             continue
@@ -353,10 +382,11 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
     if jobs == 1:
         for (setup, seed), runs in groups.items():
             bar.set_postfix_str(f"{SETUPS[setup]} {seed}")
-            _run_group(data, features, y, runs, quick=quick, threads=threads, on_done=done)
+            _run_group(data, features, y, runs, quick=quick, threads=threads, params=params,
+                       on_done=done)
     else:
         bar.set_postfix_str(f"{jobs} workers")
-        tasks = (delayed(_run_group)(data, features, y, runs, quick=quick, threads=threads)
+        tasks = (delayed(_run_group)(data, features, y, runs, quick=quick, threads=threads, params=params)
                  for runs in groups.values())
         for records in Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks):
             for record in records:
@@ -364,7 +394,7 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
     bar.close()
 
     records, preds = load_runs(out, models=names, setups=setups)
-    keys = {_run_key(digest, n, s, k, quick, n_folds) for s, k, _, n in plan}
+    keys = {_run_key(digest, n, s, k, quick, n_folds, params.get(n)) for s, k, _, n in plan}
     records = [r for r in records if r["key"] in keys]
     result = collect(records, preds, threshold=threshold, out=out, models=names, setups=setups)
     result.computed, result.skipped = computed, skipped

@@ -7,18 +7,18 @@ their parameters and data, so the second one can take the first one's
 fitted estimator instead of growing 100 trees again. The cache is off
 unless a caller switches it on with :func:`reusing_fits` (the benchmark
 does, around the models of one split), so that nothing is held in memory
-behind a user's back.
+behind a user's back. Inside the block every fit is kept until the block
+ends (other models may be fitted between two that share a fit), so a block
+should hold the models of one training set only.
 """
 
-from collections import OrderedDict
 from contextlib import contextmanager
 
 import joblib
 
 __all__ = ["reusing_fits", "fit_or_reuse"]
 
-_CACHE = None  # an OrderedDict while reusing_fits() is active
-_MAX_ENTRIES = 2
+_CACHE = None  # a dict while reusing_fits() is active
 
 
 @contextmanager
@@ -26,7 +26,7 @@ def reusing_fits():
     """Within this block, :func:`fit_or_reuse` returns an earlier identical fit."""
     global _CACHE
     outer = _CACHE
-    _CACHE = OrderedDict() if outer is None else outer
+    _CACHE = {} if outer is None else outer
     try:
         yield
     finally:
@@ -56,11 +56,6 @@ def fit_or_reuse(estimator, X, y):
     if _CACHE is None:
         return estimator.fit(X, y)
     key = _key(estimator, X, y)
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
-    fitted = estimator.fit(X, y)
-    _CACHE[key] = fitted
-    while len(_CACHE) > _MAX_ENTRIES:
-        _CACHE.popitem(last=False)
-    return fitted
+    if key not in _CACHE:
+        _CACHE[key] = estimator.fit(X, y)
+    return _CACHE[key]

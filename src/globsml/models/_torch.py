@@ -51,11 +51,21 @@ class TorchClassifierMixin:
 
 
 def n_cpus():
-    """CPU cores this process may run on (both cores of the target machines)."""
+    """CPU cores this process may use (both cores of the target machines).
+
+    The cores it may run on, capped by ``OMP_NUM_THREADS`` where that is set
+    (joblib sets it in its worker processes, so that two workers on two
+    cores do not start two busy-waiting threads each).
+    """
     try:
-        return len(os.sched_getaffinity(0))
+        n = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+        n = os.cpu_count() or 1
+    try:
+        cap = int(os.environ.get("OMP_NUM_THREADS", ""))
+    except ValueError:
+        cap = 0
+    return min(n, cap) if cap > 0 else n
 
 
 def use_threads(n_threads=None):
