@@ -97,7 +97,7 @@ def main(argv=None):
     (results / f"bench_benchmark{tag}.json").write_text(json.dumps(record, indent=1) + "\n")
     table = markdown_table(display_table(result.table))
     scale_note = f", mock survey scale {mock['scale']} seed {mock['seed']}" if mock else ""
-    cmd = "nice python benchmarks/bench_benchmark.py " + " ".join(argv if argv is not None else sys.argv[1:])
+    cmd = "python benchmarks/bench_benchmark.py " + " ".join(argv if argv is not None else sys.argv[1:])
     (results / f"bench_benchmark{tag}.md").write_text(
         f"# globsml benchmark on {data.name} ({len(ds)} sources{scale_note})\n\n"
         f"Command: `{cmd.strip()}`\n\n"
