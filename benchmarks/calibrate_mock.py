@@ -100,6 +100,119 @@ def noise_correlation(frames):
     return out
 
 
+ACF_LAGS = 3  # measured autocorrelation lags, 0..3 in x and y
+ACF_BORDER = 5  # width (px) of the cut-out border the noise is measured on
+
+
+def _border_mask(width):
+    mask = np.zeros((20, 20), bool)
+    mask[:width] = mask[-width:] = True
+    mask[:, :width] = mask[:, -width:] = True
+    return mask
+
+
+def quiet_cutouts(frames):
+    """Cut-outs whose border is pure background: no pixel above 3.5 sigma in the
+    outer 5 pixels, a central peak below 15 sigma, no NaN (boolean, per cut-out)."""
+    mask = _border_mask(ACF_BORDER)
+    b = frames[:, :, mask]
+    med = np.nanmedian(b, axis=-1)
+    sig = 1.4826 * np.nanmedian(np.abs(b - med[..., None]), axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (frames - med[..., None, None]) / sig[..., None, None]
+        quiet = (np.nanmax(z[:, :, mask], axis=-1) < 3.5).all(1)
+        quiet &= (z[:, :, 8:13, 8:13].reshape(len(z), 2, -1).max(axis=-1) < 15).all(1)
+    return quiet & ~np.isnan(frames).any(axis=(1, 2, 3)) & (sig > 0).all(1)
+
+
+def border_acf(frames):
+    """Robust autocorrelation of the border noise on lags (dy, dx) in 0..ACF_LAGS, one band.
+
+    Each cut-out is scaled by its own robust border sigma; for each lag the
+    variogram gamma(h) = var(p(x + h) - p(x)) / 2 is taken from the MAD of the
+    differences of border pixel pairs (blind to the background level and to
+    stray source pixels); rho(h) = 1 - gamma(h) / gamma(far), gamma(far) the
+    mean at lags 6..10 along the border strips. The same estimator is run on
+    simulated noise to fit the noise model, so its biases (finite cut-outs,
+    the smooth component's share of the far lags) cancel.
+    """
+    mask = _border_mask(ACF_BORDER)
+    b = frames[:, mask]
+    med = np.median(b, axis=-1)
+    sig = 1.4826 * np.median(np.abs(b - med[:, None]), axis=-1)
+    f = frames / sig[:, None, None]
+
+    def gamma(dx, dy):
+        h, w = 20 - dy, 20 - abs(dx)
+        x0 = max(0, -dx)
+        a = f[:, :h, x0 : x0 + w]
+        c = f[:, dy : dy + h, x0 + dx : x0 + dx + w]
+        pair = mask[:h, x0 : x0 + w] & mask[dy : dy + h, x0 + dx : x0 + dx + w]
+        d = (c - a)[:, pair].ravel()
+        return 0.5 * (1.4826 * np.median(np.abs(d - np.median(d)))) ** 2
+
+    far = np.mean([gamma(k, 0) for k in range(6, 11)] + [gamma(0, k) for k in range(6, 11)])
+    acf = np.ones((ACF_LAGS + 1, ACF_LAGS + 1))
+    for dy in range(ACF_LAGS + 1):
+        for dx in range(ACF_LAGS + 1):
+            if dx or dy:
+                # (dx, dy) and (-dx, dy) are measured apart and averaged
+                acf[dy, dx] = 1 - 0.5 * (gamma(dx, dy) + gamma(-dx, dy)) / far
+    return acf
+
+
+PEAK_LEVELS = (3, 5, 10, 30)  # border peaks (sigma) counted per cut-out
+
+
+def border_peaks(frames):
+    """Highest border pixel (outer 4 px) above the border median, in units of the border noise, (n, 2).
+
+    The share of cut-outs with a border peak above 5, 10, 30 sigma
+    measures the neighbours (faint galaxies, GCs, wings of bright
+    sources) the mock must put around its sources.
+    """
+    mask = _border_mask(4)
+    b = frames[:, :, mask]
+    med = np.nanmedian(b, axis=-1)
+    sig = 1.4826 * np.nanmedian(np.abs(b - med[..., None]), axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.nan_to_num((np.nanmax(b, axis=-1) - med) / sig, nan=0.0)
+
+
+def fit_noise_model(frames, *, n_sim=1000, seed=0):
+    """Fit the mock's noise model (lag-1 drizzle correlation, smooth share and scale) to one band.
+
+    Simulation-based: the mock's own noise generator
+    (:func:`globsml.mock._render.noise_kernel`) makes ``n_sim`` pure-noise
+    cut-outs for trial parameters (common random numbers, so the objective
+    is smooth), :func:`border_acf` measures them exactly as it measures the
+    real quiet cut-outs, and Nelder-Mead matches the two.
+    """
+    from scipy.optimize import minimize
+
+    from globsml.mock._render import correlated_noise, noise_kernel
+
+    target = border_acf(frames)
+    rng_state = np.random.default_rng(seed).bit_generator.state
+
+    def sim(p):
+        rng = np.random.default_rng()
+        rng.bit_generator.state = rng_state
+        return border_acf(correlated_noise(n_sim, noise_kernel(*p), rng))
+
+    def loss(p):
+        lag1, share, scale = p
+        if not (0 <= lag1 <= 0.49 and 0 <= share <= 0.9 and 0.3 <= scale <= 6):
+            return 1e3
+        return float(((sim(p) - target) ** 2).sum())
+
+    r = minimize(loss, [0.35, 0.1, 2.0], method="Nelder-Mead",
+                 options={"xatol": 3e-3, "fatol": 1e-6, "maxiter": 80})
+    return {"lag1": float(r.x[0]), "smooth_share": float(r.x[1]), "smooth_scale_px": float(r.x[2]),
+            "acf_real": target.round(4).tolist(), "acf_fit": sim(r.x).round(4).tolist(),
+            "n_quiet": int(len(frames))}
+
+
 SUB = 8  # sub-pixel samples per pixel side for the pixel integration
 
 
@@ -229,6 +342,8 @@ def main(argv=None):
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "gcdata"))
     parser.add_argument("--max-stars", type=int, default=600)
     parser.add_argument("--psf-stars", type=int, default=80)
+    parser.add_argument("--noise-cutouts", type=int, default=3000,
+                        help="quiet cut-outs per cluster the noise model is fitted to")
     args = parser.parse_args(argv)
 
     from globsml.data import ZERO_POINTS, cluster_of, image_files, read_cutouts
@@ -238,7 +353,8 @@ def main(argv=None):
         raise SystemExit(f"{args.data}: no real cut-outs")
     noise = {}
     artefacts = {}
-    per_cluster = {c: {"offset": [], "sigma": [], "nan_any": [], "nan_frac": [], "corr": [],
+    per_cluster = {c: {"offset": [], "sigma": [], "nan_any": [], "nan_frac": [], "corr": [], "quiet": [],
+                       "peaks": [],
                        "m3_g": [], "m3_z": [], "colour": [], "ci_g": [], "ci_z": []}
                    for c in ("Fornax", "Virgo")}
     star_frames, star_xy, star_score = [], [], []
@@ -258,6 +374,8 @@ def main(argv=None):
         frac = isnan.mean(axis=(1, 2, 3))
         acc["nan_frac"].append(frac[frac > 0])
         acc["corr"].append(noise_correlation(frames[good]))
+        acc["quiet"].append(frames[quiet_cutouts(frames)])
+        acc["peaks"].append(border_peaks(frames))
         f1, f3 = photometry(frames)
         with np.errstate(divide="ignore", invalid="ignore"):
             m3 = np.stack([-2.5 * np.log10(f3[:, b]) + ZERO_POINTS[k] for b, k in enumerate("gz")], 1)
@@ -294,7 +412,12 @@ def main(argv=None):
         sigma = np.concatenate(acc["sigma"])
         corr = np.array(acc["corr"])  # (galaxies, band, 2)
         nan_any = np.concatenate(acc["nan_any"])
+        quiet = np.concatenate(acc["quiet"])
+        quiet = quiet[np.random.default_rng(0).permutation(len(quiet))[:args.noise_cutouts]]
+        peaks = np.concatenate(acc["peaks"])
         clusters[cluster] = {
+            "noise_model": [fit_noise_model(quiet[:, b]) for b in range(2)],
+            "border_peak_fractions": {f"{t:g}": np.mean(peaks >= t, axis=0).tolist() for t in PEAK_LEVELS},
             "n_cutouts": int(len(nan_any)),
             # background residual in units of the cut-out's noise
             "offset_over_sigma_mean": np.mean(offset / sigma, axis=0).tolist(),

@@ -9,8 +9,11 @@ from globsml.mock._render import (
     POINT,
     SERSIC,
     STAMP,
-    _correlation_weight,
+    _separable_weight,
     add_noise,
+    add_templates,
+    noise_acf,
+    noise_kernel,
     apply_nan_regions,
     render_stamps,
 )
@@ -66,22 +69,50 @@ def test_noise_level_and_correlation():
     n = 4000
     model = np.zeros((n, 2, 20, 20))
     sigma = np.full((n, 2), 0.01)
-    out = add_noise(model, sigma, (750.0, 1210.0), [(0.3, 0.3), (0.0, 0.0)], np.zeros((n, 2)),
-                    np.zeros((n, 2, 2)), rng)
+    kernels = [noise_kernel(0.3, 0.15, 2.0), noise_kernel(0.0, 0.0, 1.0)]
+    out = add_noise(model, sigma, (750.0, 1210.0), kernels, np.zeros((n, 2)), np.zeros((n, 2, 2)), rng)
     assert out[:, 0].std() == pytest.approx(0.01, rel=0.03)
-    lag = np.mean(out[:, 0, :, 1:] * out[:, 0, :, :-1]) / out[:, 0].var()
-    assert lag == pytest.approx(0.3, abs=0.03)
+    acf = noise_acf(0.3, 0.15, 2.0, half=3)
+    for lag in (1, 2, 3):
+        got = np.mean(out[:, 0, :, lag:] * out[:, 0, :, :-lag]) / out[:, 0].var()
+        assert got == pytest.approx(acf[3, 3 + lag], abs=0.03)
+        got_y = np.mean(out[:, 0, lag:, :] * out[:, 0, :-lag, :]) / out[:, 0].var()
+        assert got_y == pytest.approx(acf[3 + lag, 3], abs=0.03)
+    # the smooth part keeps correlation at lag 3 that the drizzle kernel alone has not
+    assert acf[3, 6] > 0.05 > noise_acf(0.3, 0.0, 2.0, half=3)[3, 6]
     lag_z = np.mean(out[:, 1, :, 1:] * out[:, 1, :, :-1]) / out[:, 1].var()
     assert abs(lag_z) < 0.03
-    assert _correlation_weight(0.0) == 0.0
+    assert _separable_weight(0.0) == 0.0
+
+
+def test_noise_kernel_has_unit_power():
+    k = noise_kernel(0.35, 0.2, 2.5)
+    assert k.shape == (9, 9)
+    assert (k**2).sum() == pytest.approx(1.0)
+    assert np.allclose(k, k[::-1, ::-1])
+
+
+def test_templates_land_at_their_offsets():
+    bank = render_stamps(np.array([POINT]), np.zeros(1), np.zeros(1), np.zeros((1, 4)), np.ones((1, 2)))
+    cut = np.zeros((3, 2, 20, 20))
+    add_templates(cut, bank, np.array([1, 2, 0]), np.array([0, 0, 0]),
+                  np.array([[2.0, 1.0], [1.0, 1.0], [3.0, 0.5]]), np.array([[-5, 3], [30, 0], [0, 0]]))
+    # the second copy lies wholly outside its cut-out
+    assert cut[2].sum() == 0
+    # the first peaks at (10 + 3, 10 - 5)
+    assert np.unravel_index(np.argmax(cut[1, 0]), (20, 20)) == (13, 5)
+    # at offset 0 the cut-out is the stamp's centre, scaled by the flux of each band
+    lo = (STAMP - 20) // 2
+    assert np.allclose(cut[0, 0], 3.0 * bank[0, 0, lo : lo + 20, lo : lo + 20])
+    assert np.allclose(cut[0, 1], 0.5 * bank[0, 1, lo : lo + 20, lo : lo + 20])
 
 
 def test_poisson_noise_of_sources():
     rng = np.random.default_rng(2)
     n = 3000
     model = np.full((n, 2, 20, 20), 7.5)
-    out = add_noise(model, np.zeros((n, 2)), (750.0, 750.0), [(0, 0), (0, 0)], np.zeros((n, 2)),
-                    np.zeros((n, 2, 2)), rng)
+    white = [np.ones((1, 1)), np.ones((1, 1))]
+    out = add_noise(model, np.zeros((n, 2)), (750.0, 750.0), white, np.zeros((n, 2)), np.zeros((n, 2, 2)), rng)
     assert out[:, 0].std() == pytest.approx(np.sqrt(7.5 / 750), rel=0.03)
 
 

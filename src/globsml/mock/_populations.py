@@ -13,7 +13,8 @@ from ..data import EXTINCTION_COEFFICIENTS, ZERO_POINTS
 from ._calibration import SURVEY
 from ._render import ARTEFACT, KING, POINT, SERSIC
 
-__all__ = ["GalaxyPlan", "galaxy_plan", "draw_gcs", "draw_contaminants", "draw_faint_galaxies", "draw_artefacts",
+__all__ = ["GalaxyPlan", "galaxy_plan", "draw_gcs", "draw_contaminants", "draw_artefacts",
+           "draw_field_sources", "field_templates", "FIELD_TEMPLATES",
            "detection_probability", "POPULATION"]
 
 #: Population parameters. Literature values unless marked [tuned], which
@@ -45,9 +46,14 @@ POPULATION = {
     # Stars: halo (blue) and disk dwarfs (red) mixture in g-z.
     "star_colour": ((0.65, 0.20, 0.45), (1.6, 0.55, 0.55)),  # (mean, sd, weight)
     # Background galaxies (faint galaxy counts, sizes, colours)
-    "galaxy_mag_g": (21.5, 28.5),
+    "galaxy_mag_g": (19.5, 28.5),  # [tuned] real cut-outs hold 2% brighter than m3_g 22
     "galaxy_count_slope": 0.42,
-    "galaxy_colour": (0.75, 0.55),
+    # g-z of background galaxies: a blue-to-intermediate bulk and a red
+    # tail (early types and dusty galaxies at z ~ 1): (mean, sd, weight)
+    # pairs. [tuned] to the real colour spread (sd ~0.8 at every m3_g, a quarter
+    # bluer than 0.4-0.7, 9% redder than 2; the single 0.55-wide Gaussian
+    # gave sd 0.5 and 4%).
+    "galaxy_colour": ((0.50, 0.45, 0.75), (1.70, 0.70, 0.25)),
     "galaxy_reff_px": (4.0, 0.55),  # log-normal median (px), log sigma  [tuned]
     "galaxy_sersic_n": (0.6, 4.0),
     "galaxy_axis_ratio": (0.25, 1.0),
@@ -56,9 +62,26 @@ POPULATION = {
     # noise; brighter where the noise is higher), softened by size. [tuned]
     "mag_limit": {"g": 26.8, "z": 26.0},
     "mag_limit_width": 0.25,
-    # Undetected faint background galaxies per cut-out area (20x20 px + margin)
-    "faint_per_cutout": 1.0,
-    "faint_mag_g": (26.5, 29.5),
+    # ... brighter by size_penalty x log10(area) for extended sources [tuned:
+    # 1.25 (all light spread evenly) left the mock's faint sources more
+    # compact than the real ones, CI_g 0.08 lower at m3_g 25-27]
+    "size_penalty": 1.0,
+    # Field sources around every cut-out that are not in the table: GCs
+    # and galaxies near and below the detection limit, and neighbours the
+    # published selection left out (the real cut-outs' borders are busy:
+    # 75-80% hold a pixel above 3 sigma, 17-24% above 5 sigma). Per
+    # 34x34-px box around the source, outside its central 6x6 px,
+    # power-law magnitudes; drawn from a small bank of pre-rendered
+    # profiles (``field_templates``). [tuned] so that the share of cut-outs
+    # with a border peak above 3, 5, 10 and 30 sigma approaches the real
+    # one (calibration "border_peak_fractions").
+    "field_per_cutout": 12.0,
+    "field_box_px": 17,
+    "field_inner_px": 3,
+    "field_mag_g": (23.5, 29.5),
+    "field_count_slope": 0.50,
+    "field_gc_share": 0.35,
+    "field_reff_px": (1.5, 0.6),  # log-normal median (px), log sigma
     # Share of sources blended with a close companion (1.5-4 px away)
     "blend_fraction": 0.04,
 }
@@ -165,6 +188,13 @@ def _power_law_mags(n, lo, hi, slope, rng):
     return np.log(np.exp(a * lo) + u * (np.exp(a * hi) - np.exp(a * lo))) / a
 
 
+def _galaxy_colours(n, rng):
+    """g-z of background galaxies from the two-component mixture of POPULATION["galaxy_colour"]."""
+    (m1, s1, w1), (m2, s2, _) = POPULATION["galaxy_colour"]
+    first = rng.random(n) < w1
+    return np.where(first, rng.normal(m1, s1, n), rng.normal(m2, s2, n))
+
+
 def draw_contaminants(n, rng, plan):
     """Foreground stars (points) and background galaxies (Sersic)."""
     p = POPULATION
@@ -178,7 +208,7 @@ def draw_contaminants(n, rng, plan):
     mag_s = _power_law_mags(ns, *p["star_mag_g"], p["star_count_slope"], rng)
     # galaxies
     mag_gx = _power_law_mags(ng, *p["galaxy_mag_g"], p["galaxy_count_slope"], rng)
-    col_gx = np.clip(rng.normal(*p["galaxy_colour"], ng), -0.5, 3.0)
+    col_gx = np.clip(_galaxy_colours(ng, rng), -0.5, 3.5)
     reff = np.exp(np.log(p["galaxy_reff_px"][0]) + rng.normal(0, p["galaxy_reff_px"][1], ng))
     reff = np.clip(reff, 0.3, 25.0)
     s["kind"][star] = POINT
@@ -195,18 +225,63 @@ def draw_contaminants(n, rng, plan):
     return s
 
 
-def draw_faint_galaxies(n, rng):
-    """Undetected faint background galaxies (they only add light to cut-outs)."""
+#: The profiles field sources are drawn from: (kind, r_half or r_eff px, King c or Sersic n, axis ratio).
+FIELD_TEMPLATES = (
+    (POINT, 0.0, 0.0, 1.0),
+    (KING, 0.4, 30.0, 1.0), (KING, 0.8, 30.0, 1.0), (KING, 1.4, 30.0, 1.0),
+    (SERSIC, 0.8, 1.0, 0.9), (SERSIC, 0.8, 1.0, 0.5),
+    (SERSIC, 1.4, 1.0, 0.9), (SERSIC, 1.4, 1.5, 0.5),
+    (SERSIC, 2.4, 1.0, 0.9), (SERSIC, 2.4, 1.0, 0.5),
+    (SERSIC, 4.0, 1.0, 0.8), (SERSIC, 4.0, 2.0, 0.5),
+)
+
+
+def field_templates(rng):
+    """Kinds and parameters (n, 4) of the field-source bank; position angles drawn per galaxy."""
+    t = np.asarray(FIELD_TEMPLATES, dtype=float)
+    params = np.stack([t[:, 1], t[:, 2], t[:, 3], rng.uniform(0, np.pi, len(t))], axis=1)
+    return t[:, 0].astype(np.int64), params
+
+
+def draw_field_sources(n, rng, plan):
+    """Field sources around the cut-outs (not in the table), drawn from the template bank.
+
+    Returns
+    -------
+    template : ndarray of int
+        Index into :data:`FIELD_TEMPLATES`.
+    mag_g, mag_z : ndarray
+        Intrinsic magnitudes.
+    dx, dy : ndarray of int
+        Offsets in pixels from the host cut-out's centre, outside its central box.
+    """
     p = POPULATION
-    s = _empty(n)
-    s["kind"][:] = SERSIC
-    s["mag_g"] = _power_law_mags(n, *p["faint_mag_g"], p["galaxy_count_slope"], rng)
-    s["mag_z"] = s["mag_g"] - np.clip(rng.normal(*p["galaxy_colour"], n), -0.5, 3.0)
-    s["p1"] = np.clip(np.exp(np.log(2.0) + rng.normal(0, 0.5, n)), 0.5, 10)
-    s["p2"] = rng.uniform(0.6, 2.5, n)
-    s["p3"] = rng.uniform(0.3, 1.0, n)
-    s["p4"] = rng.uniform(0, np.pi, n)
-    return s
+    kinds = np.array([k for k, *_ in FIELD_TEMPLATES])
+    sizes = np.array([r for _, r, *_ in FIELD_TEMPLATES])
+    gc = rng.random(n) < p["field_gc_share"]
+    mag_g = _power_law_mags(n, *p["field_mag_g"], p["field_count_slope"], rng)
+    red = rng.random(n) < plan.red_fraction
+    gc_col = np.where(red, rng.normal(*p["colour_red"], n), rng.normal(*p["colour_blue"], n))
+    col = np.where(gc, gc_col, np.clip(_galaxy_colours(n, rng), -0.5, 3.5))
+    # GCs: the King template nearest their size; galaxies: a Sersic one by
+    # size (log-normal), each of the two shapes of that size equally often
+    rh = POPULATION["rh_pc_median"] * np.exp(rng.normal(0, p["rh_log_sigma"], n)) / plan.pc_per_px
+    reff = np.exp(np.log(p["field_reff_px"][0]) + rng.normal(0, p["field_reff_px"][1], n))
+    king = np.flatnonzero(kinds == KING)
+    sers = np.flatnonzero(kinds == SERSIC)
+    sers_sizes = np.unique(sizes[sers])
+    t_gc = king[np.argmin(np.abs(np.log(rh[:, None] / sizes[None, king])), axis=1)]
+    size_idx = np.argmin(np.abs(np.log(reff[:, None] / sers_sizes[None, :])), axis=1)
+    t_gx = sers[2 * size_idx + rng.integers(0, 2, n)]
+    template = np.where(gc, t_gc, t_gx)
+    box, inner = p["field_box_px"], p["field_inner_px"]
+    dx, dy = rng.integers(-box, box + 1, n), rng.integers(-box, box + 1, n)
+    for _ in range(50):  # redraw the ones in the central box (few rounds)
+        bad = (np.abs(dx) < inner) & (np.abs(dy) < inner)
+        if not bad.any():
+            break
+        dx[bad], dy[bad] = rng.integers(-box, box + 1, bad.sum()), rng.integers(-box, box + 1, bad.sum())
+    return template, mag_g, mag_g - col, dx, dy
 
 
 def draw_artefacts(n, rng, plan):
@@ -239,13 +314,14 @@ def detection_probability(mag_g, mag_z, size_px, noise_ratio):
     ``noise_ratio`` (n, 2): the cut-out's noise over the cluster's median
     noise; the limit is brighter by 2.5 log10 of it. Extended sources
     spread their light: the limit is brighter by 2.5 log10 of the ratio of
-    their effective area to a point source's (PSF half-light radius ~1.2 px).
+    their effective area to a point source's (PSF half-light radius ~1.2 px),
+    softened by ``size_penalty``.
     """
     p = POPULATION
     area = 1.0 + (np.asarray(size_px) / 1.2) ** 2
     prob = np.ones(len(mag_g))
     for b, (band, mag) in enumerate((("g", mag_g), ("z", mag_z))):
-        lim = p["mag_limit"][band] - 2.5 * np.log10(noise_ratio[:, b]) - 1.25 * np.log10(area)
+        lim = p["mag_limit"][band] - 2.5 * np.log10(noise_ratio[:, b]) - p["size_penalty"] * np.log10(area)
         prob *= 1.0 / (1.0 + np.exp((mag - lim) / p["mag_limit_width"]))
     return prob
 

@@ -17,6 +17,7 @@ from ._calibration import psf_model
 from ._profiles import king_profile, sersic_profile
 
 __all__ = ["POINT", "KING", "SERSIC", "ARTEFACT", "render_stamps", "compose_cutouts", "add_noise", "apply_nan_regions",
+           "noise_acf", "noise_kernel", "correlated_noise", "add_templates",
            "STAMP", "CUTOUT"]
 
 POINT, KING, SERSIC, ARTEFACT = 0, 1, 2, 3
@@ -25,6 +26,8 @@ _SPILL = ((1, 0), (0, 1), (-1, 0), (0, -1), (1, 1), (-1, 1), (-1, -1), (1, -1))
 STAMP = 28  # stamp side, pixels; the reference pixel is STAMP // 2
 CUTOUT = 20  # cut-out side; the source sits in pixel CUTOUT // 2 (published convention)
 _BATCH = 256
+#: Half-width of the noise kernel (pixels): 9x9.
+KERNEL_HALF = 4
 
 
 class _Renderer:
@@ -182,7 +185,33 @@ def compose_cutouts(stamps, n_sources, hosts, items, offsets):
     return cut
 
 
-def _correlation_weight(rho):
+def add_templates(cut, bank, hosts, template, flux, offsets):
+    """Add scaled copies of pre-rendered stamps to cut-outs, in place.
+
+    Parameters
+    ----------
+    cut : ndarray, (n, 2, CUTOUT, CUTOUT)
+    bank : ndarray, (k, 2, STAMP, STAMP)
+        Unit-flux stamps.
+    hosts, template : ndarray of int
+        Copy ``k`` of ``bank[template[k]]`` lands in cut-out ``hosts[k]``...
+    flux : ndarray, (m, 2)
+        ... scaled by its flux per band ...
+    offsets : ndarray of int, (m, 2)
+        ... with its reference pixel at (x, y) offset from the cut-out's centre pixel.
+    """
+    lo = STAMP // 2 - CUTOUT // 2
+    for host, t, f, (ox, oy) in zip(hosts, template, flux, offsets):
+        x0, y0 = ox - lo, oy - lo
+        cx0, cx1 = max(0, x0), min(CUTOUT, x0 + STAMP)
+        cy0, cy1 = max(0, y0), min(CUTOUT, y0 + STAMP)
+        if cx0 >= cx1 or cy0 >= cy1:
+            continue
+        cut[host, :, cy0:cy1, cx0:cx1] += f[:, None, None] * bank[t, :, cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+    return cut
+
+
+def _separable_weight(rho):
     """Weight a of the kernel [a, 1, a] whose output has lag-1 correlation rho."""
     rho = float(np.clip(rho, 0.0, 0.49))
     if rho == 0:
@@ -191,7 +220,61 @@ def _correlation_weight(rho):
     return (1 - np.sqrt(1 - 2 * rho**2)) / (2 * rho)
 
 
-def add_noise(model, sigma, exposure, rho, offset, gradient, rng):
+def noise_acf(lag1, smooth_share, smooth_scale, *, half=KERNEL_HALF + 4):
+    """Autocorrelation of the mock's background noise on lags -half..half (2-D).
+
+    Two independent parts, as the real drizzled frames show
+    (``benchmarks/calibrate_mock.py`` fits them): drizzling correlates
+    neighbouring pixels (a separable [a, 1, a] kernel with lag-1
+    correlation ``lag1``), and a share ``smooth_share`` of the variance is
+    smooth on a scale of a few pixels (Gaussian autocorrelation of width
+    ``smooth_scale`` px: unresolved faint light and sky-subtraction
+    residuals), which the real cut-outs show as correlation still ~0.1 at
+    lag 3.
+    """
+    a = _separable_weight(lag1)
+    lags = np.arange(-half, half + 1)
+    r = np.zeros(len(lags))
+    r[half] = 1.0
+    r[half - 1] = r[half + 1] = 2 * a / (1 + 2 * a * a)
+    r[half - 2] = r[half + 2] = a * a / (1 + 2 * a * a)
+    drizzle = r[:, None] * r[None, :]
+    d2 = lags[:, None] ** 2 + lags[None, :] ** 2
+    smooth = np.exp(-d2 / (4.0 * max(float(smooth_scale), 1e-3) ** 2))
+    f = float(np.clip(smooth_share, 0.0, 0.95))
+    return (1 - f) * drizzle + f * smooth
+
+
+def noise_kernel(lag1, smooth_share, smooth_scale):
+    """Convolution kernel ((2 KERNEL_HALF + 1)^2, unit sum of squares) whose white-noise output has
+    the autocorrelation :func:`noise_acf`: the square root of its power spectrum, cropped."""
+    n = 32
+    acf = noise_acf(lag1, smooth_share, smooth_scale, half=n // 2 - 1)
+    grid = np.zeros((n, n))
+    h = acf.shape[0] // 2
+    idx = (np.arange(-h, h + 1)) % n
+    grid[np.ix_(idx, idx)] = acf
+    power = np.clip(np.real(np.fft.fft2(grid)), 0, None)
+    kern = np.real(np.fft.ifft2(np.sqrt(power)))
+    kern = np.fft.fftshift(kern)[n // 2 - KERNEL_HALF : n // 2 + KERNEL_HALF + 1,
+                                 n // 2 - KERNEL_HALF : n // 2 + KERNEL_HALF + 1]
+    return kern / np.sqrt((kern**2).sum())
+
+
+def correlated_noise(n, kernel, rng):
+    """``n`` unit-variance 20x20 noise fields with the autocorrelation of ``kernel`` (white noise convolved)."""
+    k = kernel.shape[0]
+    white = rng.standard_normal((n, CUTOUT + k - 1, CUTOUT + k - 1))
+    out = np.zeros((n, CUTOUT, CUTOUT))
+    for dy in range(k):
+        for dx in range(k):
+            w = kernel[dy, dx]
+            if w != 0.0:
+                out += w * white[:, dy : dy + CUTOUT, dx : dx + CUTOUT]
+    return out
+
+
+def add_noise(model, sigma, exposure, kernels, offset, gradient, rng):
     """Model plus drizzle-correlated background and Poisson noise.
 
     Parameters
@@ -203,8 +286,8 @@ def add_noise(model, sigma, exposure, rho, offset, gradient, rng):
     exposure : sequence of 2 floats
         Exposure time per band, s: the Poisson variance of source light is
         model / exposure.
-    rho : sequence of 2 (x, y) pairs
-        Lag-1 correlation of neighbouring noise pixels per band.
+    kernels : sequence of 2 ndarrays
+        Noise kernel per band (:func:`noise_kernel`, unit sum of squares).
     offset : ndarray, (n, 2)
         Background residual (constant) per cut-out and band.
     gradient : ndarray, (n, 2, 2)
@@ -215,16 +298,12 @@ def add_noise(model, sigma, exposure, rho, offset, gradient, rng):
     out = np.empty_like(model)
     grid = np.arange(CUTOUT) - CUTOUT // 2
     for band in range(2):
-        ax = _correlation_weight(rho[band][0])
-        ay = _correlation_weight(rho[band][1])
-        white = rng.standard_normal((n, CUTOUT + 2, CUTOUT + 2))
-        cx = (ax * white[:, :, :-2] + white[:, :, 1:-1] + ax * white[:, :, 2:]) / np.sqrt(1 + 2 * ax**2)
-        cxy = (ay * cx[:, :-2] + cx[:, 1:-1] + ay * cx[:, 2:]) / np.sqrt(1 + 2 * ay**2)
+        corr = correlated_noise(n, np.asarray(kernels[band], dtype=float), rng)
         m = model[:, band]
         var = sigma[:, band, None, None] ** 2 + np.clip(m, 0, None) / exposure[band]
         plane = (offset[:, band, None, None] + gradient[:, band, 0, None, None] * grid[None, None, :]
                  + gradient[:, band, 1, None, None] * grid[None, :, None])
-        out[:, band] = m + plane + np.sqrt(var) * cxy
+        out[:, band] = m + plane + np.sqrt(var) * corr
     return out
 
 

@@ -30,12 +30,22 @@ from ._populations import (
     detection_probability,
     draw_artefacts,
     draw_contaminants,
-    draw_faint_galaxies,
+    draw_field_sources,
+    field_templates,
     draw_gcs,
     fluxes,
     galaxy_plan,
 )
-from ._render import CUTOUT, STAMP, add_noise, apply_nan_regions, compose_cutouts, render_stamps
+from ._render import (
+    CUTOUT,
+    STAMP,
+    add_noise,
+    add_templates,
+    apply_nan_regions,
+    compose_cutouts,
+    noise_kernel,
+    render_stamps,
+)
 
 __all__ = ["make_mock_survey", "survey_counts", "make_galaxy", "MARKER"]
 
@@ -47,6 +57,16 @@ MIN_SOURCES = 5  # per galaxy, whatever the scale
 #: makes, and the share of the real spread left to add: measured by
 #: comparing border medians of mock and real cut-outs of the same galaxies.
 BACKGROUND_FROM_SOURCES = (0.15, 0.5)
+#: [tuned] Background residual slope per pixel, in units of the noise: the
+#: spread of the difference of the left and right (top and bottom) border
+#: medians of the real cut-outs (0.02 made it 30% too wide).
+GRADIENT = 0.012
+#: [tuned] Share of the fitted smooth noise component (calibration
+#: "noise_model") that the noise itself makes: the fit to the real borders
+#: sees the light of unresolved faint sources as smooth noise, and the
+#: mock renders those sources (field sources), which correlate the border
+#: pixels on their own (lag-2 correlation 0.03-0.06 too high with all of it).
+SMOOTH_NOISE_KEPT = 0.5
 
 
 def _largest_remainder(total, weights):
@@ -106,6 +126,18 @@ def survey_counts(*, scale=1.0):
         out["n_sources"] = src
         out["n_gcs"] = np.minimum(np.rint(n_gc * scale), src).astype(np.int64)
     return out
+
+
+def _noise_kernels(cluster, calib):
+    """The noise kernel of each band of a cluster, from the fitted noise model."""
+    key = (cluster, json.dumps(calib["clusters"][cluster]["noise_model"], sort_keys=True))
+    if key not in _KERNELS:
+        _KERNELS[key] = [noise_kernel(m["lag1"], SMOOTH_NOISE_KEPT * m["smooth_share"], m["smooth_scale_px"])
+                         for m in calib["clusters"][cluster]["noise_model"]]
+    return _KERNELS[key]
+
+
+_KERNELS = {}
 
 
 def _galaxy_rng(seed, index):
@@ -208,7 +240,7 @@ def make_galaxy(plan, seed_rng, calib, *, progress=None):
     xi, yi = np.rint(src["x"]).astype(np.int64), np.rint(src["y"]).astype(np.int64)
     dx, dy = src["x"] - xi, src["y"] - yi
 
-    # extra light: close companions (blends) and undetected faint galaxies
+    # extra light: close companions (blends)
     n_blend = rng.binomial(n, POPULATION["blend_fraction"])
     blend_host = rng.choice(n, n_blend, replace=True) if n else np.zeros(0, np.int64)
     extra_parts = [draw_gcs(n_blend, rng, plan), draw_contaminants(n_blend, rng, plan)]
@@ -220,15 +252,8 @@ def make_galaxy(plan, seed_rng, calib, *, progress=None):
     sep = rng.uniform(1.5, 4.0, n_blend)
     ang = rng.uniform(0, 2 * np.pi, n_blend)
     bx, by = src["x"][blend_host] + sep * np.cos(ang), src["y"][blend_host] + sep * np.sin(ang)
-    lam = POPULATION["faint_per_cutout"]
-    n_faint_per = rng.poisson(lam, n)
-    faint_host = np.repeat(np.arange(n), n_faint_per)
-    faint = draw_faint_galaxies(len(faint_host), rng)
-    fx = src["x"][faint_host] + rng.uniform(-13, 13, len(faint_host))
-    fy = src["y"][faint_host] + rng.uniform(-13, 13, len(faint_host))
-    ex = {k: np.concatenate([blend[k], faint[k]]) for k in ("kind", "mag_g", "mag_z", "p1", "p2", "p3", "p4")}
-    ex_x, ex_y = np.concatenate([bx, fx]), np.concatenate([by, fy])
-    ex_host = np.concatenate([blend_host, faint_host]).astype(np.int64)
+    ex = {k: blend[k] for k in ("kind", "mag_g", "mag_z", "p1", "p2", "p3", "p4")}
+    ex_x, ex_y, ex_host = bx, by, blend_host.astype(np.int64)
 
     # render every stamp
     ex_xi, ex_yi = np.rint(ex_x).astype(np.int64), np.rint(ex_y).astype(np.int64)
@@ -249,6 +274,14 @@ def make_galaxy(plan, seed_rng, calib, *, progress=None):
             np.stack([ex_xi - xi[ex_host], ex_yi - yi[ex_host]], 1)]
     model = compose_cutouts(stamps, n, np.concatenate(hosts), np.concatenate(items), np.concatenate(offs))
 
+    # field sources (not in the table) around every cut-out, from a bank of
+    # pre-rendered profiles placed at whole-pixel offsets
+    t_kind, t_par = field_templates(rng)
+    bank = render_stamps(t_kind, np.zeros(len(t_kind)), np.zeros(len(t_kind)), t_par, np.ones((len(t_kind), 2)))
+    field_host = np.repeat(np.arange(n), rng.poisson(POPULATION["field_per_cutout"], n))
+    tmpl, f_g, f_z, fdx, fdy = draw_field_sources(len(field_host), rng, plan)
+    add_templates(model, bank, field_host, tmpl, fluxes(f_g, f_z, plan), np.stack([fdx, fdy], 1))
+
     # noise, background residuals, off-detector regions
     cl = calib["clusters"][plan.cluster]
     exposure = SURVEY["exposure_s"][plan.cluster]
@@ -258,8 +291,8 @@ def make_galaxy(plan, seed_rng, calib, *, progress=None):
     ratio_mean = np.asarray(cl["offset_over_sigma_mean"]) - BACKGROUND_FROM_SOURCES[0]
     ratio_std = np.asarray(cl["offset_over_sigma_std"]) * BACKGROUND_FROM_SOURCES[1]
     offset = src["sigma"] * (ratio_mean + ratio_std * rng.standard_normal((n, 2)))
-    gradient = src["sigma"][:, :, None] * 0.02 * rng.standard_normal((n, 2, 2))
-    cut = add_noise(model, src["sigma"], exposure, cl["noise_corr"], offset, gradient, rng)
+    gradient = src["sigma"][:, :, None] * GRADIENT * rng.standard_normal((n, 2, 2))
+    cut = add_noise(model, src["sigma"], exposure, _noise_kernels(plan.cluster, calib), offset, gradient, rng)
     cut = apply_nan_regions(cut, rng, probability=cl["nan_fraction_of_cutouts"],
                             fraction_quantiles=cl["nan_pixel_fraction_quantiles"], angle=plan.angle)
     src["xi"], src["yi"] = xi, yi
