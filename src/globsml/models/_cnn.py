@@ -57,7 +57,10 @@ class CNNNet(torch.nn.Module):
         # faster forward and ~1.4x per training step on these small maps
         # (CPU time, benchmarks/bench_cnn.py); the values are the same.
         x = F.relu(self.conv1(x.contiguous(memory_format=torch.channels_last)))
-        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        # ReLU then 2x2 max-pool, computed as max-pool then ReLU: the same
+        # values and gradients (ReLU is monotone), on a quarter of the values
+        # (~5 % per training step, benchmarks/bench_cnn.py).
+        x = F.relu(F.max_pool2d(self.conv2(x), 2))
         x = F.relu(self.conv3(x))
         return x.flatten(1)
 
