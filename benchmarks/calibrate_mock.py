@@ -7,7 +7,10 @@ writes the derived numbers that :mod:`globsml.mock` ships:
   quantiles of the per-cut-out background noise, and the share of
   artefacts (sources sharper than the PSF: hot pixels, cosmic rays); per cluster and band the
   background residual (border median) and its spread, the lag-1
-  correlation of neighbouring noise pixels (drizzling correlates them), the
+  correlation of neighbouring noise pixels (drizzling correlates them), a
+  noise model fitted to the 2-D autocorrelation of quiet borders
+  (:func:`fit_noise_model`), the share of cut-outs with border peaks above
+  3/5/10/30 sigma (:func:`border_peaks`: how busy the neighbourhood is), the
   share of cut-outs with NaN pixels (off the detector) and how much of the
   frame they cover; per cluster the quantiles of m3, colour and CI of the
   real sources (targets for the population parameters).

@@ -42,8 +42,12 @@ def calibration():
     0 to 1 in steps of 0.05, of the robust standard deviation of the outer
     3-pixel border of each cut-out, electrons/s), ``clusters`` (per
     cluster: background residual over noise, lag-1 noise correlation,
-    share of cut-outs with NaN pixels and their NaN pixel fraction, and the
-    quantiles of the real m3, colour and CI for comparison).
+    ``noise_model`` per band (drizzle lag-1 correlation, share and scale of
+    the smooth part, fitted to the 2-D autocorrelation of quiet real
+    borders, see :func:`._render.noise_kernel`), ``border_peak_fractions``
+    (share of cut-outs with a border pixel above 3, 5, 10, 30 sigma, per
+    band), share of cut-outs with NaN pixels and their NaN pixel fraction,
+    and the quantiles of the real m3, colour and CI for comparison).
     """
     with resources.files(__package__).joinpath("data/calibration.json").open() as fh:
         return json.load(fh)
