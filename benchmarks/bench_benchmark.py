@@ -58,6 +58,7 @@ def main(argv=None):
                         help="worker processes (default 0: one per CPU core)")
     parser.add_argument("--tag", default="", help="suffix of the result files")
     args = parser.parse_args(argv)
+    params = parse_params(args.param)
 
     data = Path(args.data) if args.data else cache_dir() / "mock-seed0-scale1"
     if not (data / "ACS_sources_original.csv").is_file():
@@ -74,7 +75,7 @@ def main(argv=None):
     t_load = time.perf_counter() - t0
     result = run_benchmark(ds, models=args.models, setups=args.setups, seeds=args.seeds,
                            n_folds=args.folds, out=out, quick=args.quick, progress=True,
-                           jobs=args.jobs or None, params=parse_params(args.param))
+                           jobs=args.jobs or None, params=params)
     wall = time.perf_counter() - t0
     runs = result.runs
     per_model = (runs.groupby("model", sort=False)[["fit_s", "predict_s"]].sum().round(1)
@@ -83,7 +84,7 @@ def main(argv=None):
         "what": "globsml benchmark (run_benchmark), every run timed (nothing resumed)",
         "mock": mock,
         "data": str(data), "n_sources": len(ds), "models": args.models, "setups": args.setups,
-        "seeds": args.seeds, "folds": args.folds, "quick": args.quick, "params": parse_params(args.param), "jobs": args.jobs or os.cpu_count(), "n_runs": int(len(runs)),
+        "seeds": args.seeds, "folds": args.folds, "quick": args.quick, "params": params, "jobs": args.jobs or os.cpu_count(), "n_runs": int(len(runs)),
         "wall_s": round(wall, 1), "load_s": round(t_load, 1),
         "target_s": 900, "under_15_min": wall < 900,
         "fit_predict_s_per_model": per_model,

@@ -360,10 +360,11 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
     # The runs still to do, grouped by split: one group is one worker's task,
     # so that models sharing a fit (cnn and cnn+kNN, forest and
     # calibrated-forest) find it in their worker's memory.
-    groups, skipped = {}, 0
+    groups, keys, skipped = {}, set(), 0
     for setup, seed, split, name in plan:
         path = run_dir(out, setup, name, seed)
         key = _run_key(digest, name, setup, seed, quick, n_folds, params.get(name))
+        keys.add(key)
         if _finished(path, key):
             skipped += 1
             continue
@@ -394,7 +395,6 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
     bar.close()
 
     records, preds = load_runs(out, models=names, setups=setups)
-    keys = {_run_key(digest, n, s, k, quick, n_folds, params.get(n)) for s, k, _, n in plan}
     records = [r for r in records if r["key"] in keys]
     result = collect(records, preds, threshold=threshold, out=out, models=names, setups=setups)
     result.computed, result.skipped = computed, skipped
