@@ -13,7 +13,7 @@ def galaxy():
     """One rich mock galaxy with its truth (FCC147: 579 sources, 313 GCs; real cut-outs exist)."""
     for plan, rng in _plans(0, 1.0):
         if plan.galaxy == "FCC147":
-            src, cut = make_galaxy(plan, rng, calibration())
+            src, cut, _ = make_galaxy(plan, rng, calibration())
             return plan, src, cut
     raise AssertionError("FCC147 not in the survey")
 

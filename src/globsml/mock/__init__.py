@@ -5,8 +5,11 @@ and GCs; GCs as PSF-convolved King profiles, foreground stars and
 background galaxies as contaminants, neighbours and blends, host light
 and its noise, regions off the detector; labels as noisy as the real
 catalogue's; the table measured on the cut-outs. Calibrated on the real
-cut-outs (:mod:`globsml.mock._calibration`). It is the project's
-embedded default data set (:func:`default_data_dir`).
+cut-outs (:mod:`globsml.mock._calibration`). Sources are detected on
+their rendered cut-outs, and a realism critic trained on real against
+rendered cut-outs picks, out of several times more rendered sources than
+the survey needs, those most like real ones (:mod:`globsml.mock._critic`).
+It is the project's embedded default data set (:func:`default_data_dir`).
 """
 
 from ._cache import *  # noqa: F403

@@ -7,7 +7,7 @@ from pathlib import Path
 from .._errors import GlobsmlError
 from ._survey import MARKER, make_mock_survey
 
-__all__ = ["default_data_dir", "cache_dir", "DEFAULT_SEED"]
+__all__ = ["default_data_dir", "cache_dir", "generator_digest", "DEFAULT_SEED"]
 
 DEFAULT_SEED = 0
 
@@ -33,11 +33,28 @@ def _env_scale():
     return scale
 
 
+def generator_digest():
+    """Eight hex digits of sha256 over the globsml version and the mock's shipped calibration files."""
+    import hashlib
+    from importlib import resources
+
+    from .._version import __version__
+
+    h = hashlib.sha256(__version__.encode())
+    data = resources.files(__package__).joinpath("data")
+    for name in sorted(p.name for p in data.iterdir() if p.is_file()):
+        h.update(name.encode())
+        h.update(data.joinpath(name).read_bytes())
+    return h.hexdigest()[:8]
+
+
 def default_data_dir(*, progress=True):
     """The directory of the default data set: the mock survey, made on first use.
 
     The first call makes the full-size mock (seed 0) into
-    ``<cache>/mock-seed0-scale1`` (:func:`cache_dir`) and says so on
+    ``<cache>/mock-seed0-scale1-<digest>`` (:func:`cache_dir`; the digest
+    is :func:`generator_digest`, so a new calibration or release makes a
+    new mock instead of reusing an old one) and says so on
     stderr; later calls reuse it. The environment variable
     ``GLOBSML_MOCK_SCALE`` shrinks it (tests and CI use a small one).
 
@@ -46,7 +63,7 @@ def default_data_dir(*, progress=True):
     Path
     """
     scale = _env_scale()
-    path = cache_dir() / f"mock-seed{DEFAULT_SEED}-scale{scale:g}"
+    path = cache_dir() / f"mock-seed{DEFAULT_SEED}-scale{scale:g}-{generator_digest()}"
     if not (path / MARKER).is_file():
         print(f"globsml: no data given; making the mock survey (scale {scale:g}) once into {path} "
               "(later runs reuse it)", file=sys.stderr)

@@ -308,20 +308,20 @@ def draw_artefacts(n, rng, plan):
     return s
 
 
-def detection_probability(mag_g, mag_z, size_px, noise_ratio):
+def detection_probability(mag_g, mag_z, size_px, noise_ratio, *, depth=0.0):
     """Probability that a source is detected in both bands and cross-matched.
 
     ``noise_ratio`` (n, 2): the cut-out's noise over the cluster's median
     noise; the limit is brighter by 2.5 log10 of it. Extended sources
     spread their light: the limit is brighter by 2.5 log10 of the ratio of
     their effective area to a point source's (PSF half-light radius ~1.2 px),
-    softened by ``size_penalty``.
+    softened by ``size_penalty``. ``depth`` (mag) moves both limits fainter.
     """
     p = POPULATION
     area = 1.0 + (np.asarray(size_px) / 1.2) ** 2
     prob = np.ones(len(mag_g))
     for b, (band, mag) in enumerate((("g", mag_g), ("z", mag_z))):
-        lim = p["mag_limit"][band] - 2.5 * np.log10(noise_ratio[:, b]) - p["size_penalty"] * np.log10(area)
+        lim = p["mag_limit"][band] + depth - 2.5 * np.log10(noise_ratio[:, b]) - p["size_penalty"] * np.log10(area)
         prob *= 1.0 / (1.0 + np.exp((mag - lim) / p["mag_limit_width"]))
     return prob
 

@@ -80,8 +80,12 @@ class _Renderer:
                 np.add.at(w, (point, y0 + oy, x0 + ox), wt)
         return w
 
-    def render(self, kind, dx, dy, p1, p2, p3, p4, flux):
+    def render(self, kind, dx, dy, p1, p2, p3, p4, flux, zshift=None):
         """Stamps (b, 2, STAMP, STAMP) in electrons/s.
+
+        ``zshift`` (b, 2): the z band's source is moved by this (x, y) in
+        pixels, by a phase ramp on the spectrum (exact for the
+        band-limited, PSF-convolved image).
 
         Only the pixel centres (every ``o``-th fine sample) are needed, so
         the inverse transform folds the spectrum along the first axis
@@ -95,6 +99,12 @@ class _Renderer:
         out = np.empty((b, 2, STAMP, STAMP))
         for band in range(2):
             prod = what * self.psf_hat[band]
+            if band == 1 and zshift is not None and np.any(zshift):
+                ky = np.fft.fftfreq(self.n)[None, :, None]
+                kx = np.fft.rfftfreq(self.n)[None, None, :]
+                sx = (zshift[:, 0] * self.o)[:, None, None]
+                sy = (zshift[:, 1] * self.o)[:, None, None]
+                prod = prod * np.exp(-2j * np.pi * (kx * sx + ky * sy)).astype(np.complex64)
             folded = prod.reshape(b, self.o, m, prod.shape[-1]).sum(axis=1)
             rows = fft.ifft(folded, axis=1, workers=-1) / self.o
             img = fft.irfft(rows, n=self.n, axis=2, workers=-1)[:, :, :: self.o]
@@ -105,7 +115,7 @@ class _Renderer:
 _RENDERER = None
 
 
-def render_stamps(kind, dx, dy, params, flux, *, progress=None):
+def render_stamps(kind, dx, dy, params, flux, *, zshift=None, progress=None):
     """Render sources onto stamps.
 
     Parameters
@@ -122,6 +132,13 @@ def render_stamps(kind, dx, dy, params, flux, *, progress=None):
         ignored for POINT.
     flux : ndarray, shape (n, 2)
         Total flux in g and z, electrons/s.
+    zshift : ndarray, shape (n, 2), optional
+        Where the z band's source lies relative to the g band's, (x, y)
+        pixels. The real g and z cut-outs are each centred on the pixel
+        nearest the source in its own band's frame, whose pixel grids are
+        not aligned, so the source's sub-pixel place differs between the
+        bands (the difference of two uniform offsets: median 0.5 px);
+        artefacts get a z spill pattern of their own instead.
     progress : callable, optional
         Called with the number of sources done after each batch.
 
@@ -144,13 +161,19 @@ def render_stamps(kind, dx, dy, params, flux, *, progress=None):
         rest = 1.0 - p[1]
         d1, d2 = _SPILL[int(p[0]) % 4], _SPILL[int(p[2]) % 8]
         out[i, :, ref, ref] += p[1] * flux[i]
-        out[i, :, ref + d1[1], ref + d1[0]] += rest * p[3] * flux[i]
-        out[i, :, ref + d2[1], ref + d2[0]] += rest * (1 - p[3]) * flux[i]
+        out[i, 0, ref + d1[1], ref + d1[0]] += rest * p[3] * flux[i, 0]
+        out[i, 0, ref + d2[1], ref + d2[0]] += rest * (1 - p[3]) * flux[i, 0]
+        # z: the spill of a charge trail seen in the other band's frame
+        # lands in other neighbours (its own centroid, 0.5 px from g's)
+        e1, e2 = _SPILL[(int(p[0]) + 1 + int(p[2])) % 4], _SPILL[4 + int(p[0]) % 4]
+        out[i, 1, ref + e1[1], ref + e1[0]] += rest * p[3] * flux[i, 1]
+        out[i, 1, ref + e2[1], ref + e2[0]] += rest * (1 - p[3]) * flux[i, 1]
     order = np.argsort(kind, kind="stable")
     order = order[kind[order] != ARTEFACT]
     for start in range(0, len(order), _BATCH):
         idx = order[start : start + _BATCH]
-        out[idx] = _RENDERER.render(kind[idx], dx[idx], dy[idx], *(params[idx, k] for k in range(4)), flux[idx])
+        out[idx] = _RENDERER.render(kind[idx], dx[idx], dy[idx], *(params[idx, k] for k in range(4)), flux[idx],
+                                    None if zshift is None else zshift[idx])
         if progress is not None:
             progress(len(idx))
     return out

@@ -24,6 +24,7 @@ from ..data import (
     write_cutouts,
 )
 from ._calibration import SURVEY, calibration
+from ._critic import proposal_acceptance, proposal_model, realism_critic, weighted_choice
 from ._labels import catalogue_labels
 from ._populations import (
     POPULATION,
@@ -60,10 +61,12 @@ MIN_SOURCES = 5  # per galaxy, whatever the scale
 #: spread than the real one, z 0.32 of its 0.37).
 BACKGROUND_FROM_SOURCES = ((0.29, 0.32), (0.0, 0.5))
 #: [tuned] The calibrated noise is the robust sigma of the real borders;
-#: within one cut-out the smooth part of the correlated noise lowers that
-#: estimate, so the noise drawn is this much higher (g, z) for the mock's
-#: borders to measure the real value (they measured 7% / 8.5% low).
-NOISE_MAD_CORRECTION = (1.07, 1.085)
+#: the noise drawn is scaled by this (g, z) so that the border noise the
+#: segmentation measures (features.background_stats, 3-px border, over all
+#: cut-outs of a galaxy) is the real one: 1.07 / 1.085 matched quiet
+#: borders but left the measured noise of all cut-outs 10% above the
+#: real (0.0108 vs 0.0098 in g), so faint sources drowned.
+NOISE_MAD_CORRECTION = (0.97, 0.97)
 #: [tuned] Background residual slope per pixel, in units of the noise: the
 #: spread of the difference of the left and right (top and bottom) border
 #: medians of the real cut-outs (0.02 made it 30% too wide).
@@ -74,6 +77,21 @@ GRADIENT = 0.012
 #: mock renders those sources (field sources), which correlate the border
 #: pixels on their own (lag-2 correlation 0.03-0.06 too high with all of it).
 SMOOTH_NOISE_KEPT = 0.5
+#: With the realism critic, this many galaxies' worth of sources are
+#: rendered for each galaxy and the critic's weighted sample kept.
+CRITIC_OVERSAMPLE = 6
+#: Without it, this many: the sources are drawn PRE_DETECTION_DEPTH mag
+#: deeper than the catalogue's limit and then detected on their rendered
+#: cut-outs (:func:`make_galaxy`).
+DETECTION_OVERSAMPLE = 2
+#: [tuned] How much fainter than the catalogue's 50% limits
+#: (POPULATION["mag_limit"]) sources are drawn before the detection on
+#: the image decides.
+PRE_DETECTION_DEPTH = 0.5
+#: [tuned] Log weight of a rendered source that the cut-out segmentation
+#: does not find in both bands (the real catalogue came from the full
+#: frames, so 5% of its sources are not found on their cut-outs alone).
+UNDETECTED_LOG_WEIGHT = -3.0
 
 
 def _largest_remainder(total, weights):
@@ -174,32 +192,41 @@ def _assign_noise(x, y, plan, quantiles, rng):
     return np.stack([np.interp(u, levels, quantiles[b]) for b in range(2)], axis=1)
 
 
-def _draw_pool(plan, rng, quantiles, ref_sigma):
+def _draw_pool(plan, rng, quantiles, ref_sigma, *, factor=1, proposal=None):
     """Detected true sources until the catalogue emulation gives enough GCs and non-GCs.
 
     Chunks of GCs and contaminants are drawn, placed, given the noise of
     their position (:func:`_assign_noise`), thinned by the detection
     probability and labelled by the catalogue emulation, until at least
     the galaxy's number of labelled GCs and non-GCs are detected; the
-    caller then picks exactly that many of each at random.
+    caller then picks exactly that many of each at random. With a
+    ``proposal`` model (:func:`._critic.proposal_model`) the detected
+    sources are thinned further by its acceptance, and the chunks grow
+    until enough are kept.
     """
-    need_pos, need_neg = plan.n_gcs, plan.n_sources - plan.n_gcs
+    need_pos, need_neg = factor * plan.n_gcs, factor * (plan.n_sources - plan.n_gcs)
     chunks = []
     rh_med = POPULATION["rh_pc_median"] / plan.pc_per_px
     gclf_z = plan.gclf_mean_g - 0.5 * (POPULATION["colour_blue"][0] + POPULATION["colour_red"][0])
     n_gc = max(8, int(1.5 * need_pos + 0.1 * need_neg))
     n_co = max(16, int(3.0 * need_neg))
+    if proposal is not None:
+        n_gc, n_co = 8 * n_gc, 8 * n_co
     for _ in range(200):
         parts = [draw_gcs(n_gc, rng, plan), draw_contaminants(n_co, rng, plan)]
         s = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         s["sigma"] = _assign_noise(s["x"], s["y"], plan, quantiles, rng)
         det = rng.random(len(s["x"])) < detection_probability(
             s["mag_g"] + plan.extinction[0], s["mag_z"] + plan.extinction[1], s["size_px"],
-            s["sigma"] / ref_sigma)
+            s["sigma"] / ref_sigma, depth=PRE_DETECTION_DEPTH)
         s = {k: v[det] for k, v in s.items()}
         s["matched"], s["pGC"] = catalogue_labels(s["mag_g"], s["mag_z"], s["size_px"], rng,
                                                   gclf_mean_z=gclf_z, gclf_sigma=plan.gclf_sigma,
                                                   rh_median_px=rh_med)
+        if proposal is not None:
+            keep = rng.random(len(s["x"])) < proposal_acceptance(proposal, s)
+            s = {k: v[keep] for k, v in s.items()}
+            n_gc, n_co = min(2 * n_gc, 10**6), min(2 * n_co, 10**6)
         chunks.append(s)
         pos = sum(int((c["pGC"] >= 0.5).sum()) for c in chunks)
         neg = sum(int((c["pGC"] < 0.5).sum()) for c in chunks)
@@ -209,21 +236,15 @@ def _draw_pool(plan, rng, quantiles, ref_sigma):
                        f"{need_neg} other sources ({pos}, {neg} after 200 rounds)")
 
 
-def make_galaxy(plan, seed_rng, calib, *, progress=None):
-    """Sources, labels and cut-outs of one galaxy.
+def _candidates(plan, pool, taken, rng, quant, calib, *, progress=None):
+    """Pick one galaxy's worth of sources from the pool and render them.
 
-    Returns
-    -------
-    sources : dict of ndarray
-        True parameters and labels of the table's sources, in table order.
-    cutouts : ndarray, (n, 2, 20, 20) float32
+    ``taken`` (bool, per pool entry) marks the entries used by earlier
+    batches; the ones picked here are marked too. Returns the sources (in
+    the raster order of the segmentation) and their cut-outs.
     """
-    rng = seed_rng
-    quant = _noise_quantiles(plan.galaxy, plan.cluster, calib)
-    ref_sigma = np.median(np.asarray(calib["clusters"][plan.cluster]["sigma_quantiles"]), axis=1)
-    pool = _draw_pool(plan, rng, quant, ref_sigma)
     lab = pool["pGC"] >= 0.5
-    pos, neg = np.flatnonzero(lab), np.flatnonzero(~lab)
+    pos, neg = np.flatnonzero(lab & ~taken), np.flatnonzero(~lab & ~taken)
     n_neg = plan.n_sources - plan.n_gcs
     # artefacts (hot pixels, cosmic rays) take their measured share of the
     # sources; the catalogue never matches them
@@ -233,6 +254,7 @@ def make_galaxy(plan, seed_rng, calib, *, progress=None):
     n_art = min(n_neg, rng.binomial(plan.n_sources, share))
     pick = np.concatenate([rng.choice(pos, plan.n_gcs, replace=False),
                            rng.choice(neg, n_neg - n_art, replace=False)])
+    taken[pick] = True
     src = {k: v[pick] for k, v in pool.items()}
     art = draw_artefacts(n_art, rng, plan)
     art["sigma"] = _assign_noise(art["x"], art["y"], plan, quant, rng)
@@ -241,8 +263,12 @@ def make_galaxy(plan, seed_rng, calib, *, progress=None):
     # table order: raster order of the segmentation (by y, then x), like photutils labels
     order = np.lexsort((src["x"], src["y"]))
     src = {k: v[order] for k, v in src.items()}
-    n = plan.n_sources
+    return src, _render_sources(plan, src, rng, calib, progress=progress)
 
+
+def _render_sources(plan, src, rng, calib, *, progress=None):
+    """The cut-outs of a set of sources placed in one frame (neighbours, blends, field, noise)."""
+    n = len(src["x"])
     # pixel grid: the cut-out's centre pixel and the sub-pixel offset
     xi, yi = np.rint(src["x"]).astype(np.int64), np.rint(src["y"]).astype(np.int64)
     dx, dy = src["x"] - xi, src["y"] - yi
@@ -267,8 +293,11 @@ def make_galaxy(plan, seed_rng, calib, *, progress=None):
     kind = np.concatenate([src["kind"], ex["kind"]])
     params = np.stack([np.concatenate([src[k], ex[k]]) for k in ("p1", "p2", "p3", "p4")], axis=1)
     flux = fluxes(np.concatenate([src["mag_g"], ex["mag_g"]]), np.concatenate([src["mag_z"], ex["mag_z"]]), plan)
+    # the z band's own sub-pixel place of each cut-out's source (see
+    # render_stamps); a blend's companion moves with its host
+    zshift = rng.uniform(-0.5, 0.5, (n, 2)) - np.stack([dx, dy], 1)
     stamps = render_stamps(kind, np.concatenate([dx, ex_x - ex_xi]), np.concatenate([dy, ex_y - ex_yi]),
-                           params, flux, progress=progress)
+                           params, flux, zshift=np.concatenate([zshift, zshift[ex_host]]), progress=progress)
 
     # neighbours among the table's sources (stamps overlap the cut-out)
     reach = STAMP // 2 + CUTOUT // 2
@@ -303,7 +332,61 @@ def make_galaxy(plan, seed_rng, calib, *, progress=None):
     cut = apply_nan_regions(cut, rng, probability=cl["nan_fraction_of_cutouts"],
                             fraction_quantiles=cl["nan_pixel_fraction_quantiles"], angle=plan.angle)
     src["xi"], src["yi"] = xi, yi
-    return src, cut.astype(np.float32)
+    return cut.astype(np.float32)
+
+
+def make_galaxy(plan, seed_rng, calib, *, critic=None, proposal=None, oversample=CRITIC_OVERSAMPLE,
+                progress=None):
+    """Sources, labels, cut-outs and measured features of one galaxy.
+
+    Without a ``critic`` one galaxy's worth of sources is drawn and
+    rendered. With one (:class:`._critic.RealismCritic`), ``oversample``
+    times as many are rendered, in batches of one galaxy's worth each (so
+    that neighbours keep the galaxy's density), their features measured,
+    and the galaxy's numbers of labelled GCs and other sources are drawn
+    out of them with weights given by the critic's density ratio
+    (sampling-importance-resampling towards the real cut-outs). A
+    ``proposal`` (:func:`._critic.proposal_model`) thins the drawn
+    sources before they are rendered.
+
+    Returns
+    -------
+    sources : dict of ndarray
+        True parameters and labels of the table's sources, in table order.
+    cutouts : ndarray, (n, 2, 20, 20) float32
+    features : pandas.DataFrame
+        :func:`globsml.features.cutout_features` of the cut-outs.
+    """
+    from ..features import cutout_features
+
+    rng = seed_rng
+    quant = _noise_quantiles(plan.galaxy, plan.cluster, calib)
+    ref_sigma = np.median(np.asarray(calib["clusters"][plan.cluster]["sigma_quantiles"]), axis=1)
+    batches = DETECTION_OVERSAMPLE if critic is None else max(1, int(oversample))
+    pool = _draw_pool(plan, rng, quant, ref_sigma, factor=batches, proposal=proposal)
+    taken = np.zeros(len(pool["x"]), bool)
+    parts = []
+    for _ in range(batches):
+        src, cut = _candidates(plan, pool, taken, rng, quant, calib, progress=progress)
+        parts.append((src, cut, cutout_features(cut, galaxy=plan.galaxy, ebv=plan.ebv)))
+    src = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
+    cut = np.concatenate([p[1] for p in parts])
+    feats = pd.concat([p[2] for p in parts], ignore_index=True)
+    # detection on the image: a source is in the catalogue when its rendered
+    # cut-out shows it, in both bands, as the pipeline's segmentation would
+    # see it (noise peaks help faint ones in, as in the real catalogue)
+    seen = (feats["label"].to_numpy() > 0) & (feats["label_z"].to_numpy() > 0)
+    log_w = np.where(seen, 0.0, UNDETECTED_LOG_WEIGHT)
+    if critic is not None:
+        log_w = log_w + critic.log_ratio(feats, cut)
+    lab = src["pGC"] >= 0.5
+    pos, neg = np.flatnonzero(lab), np.flatnonzero(~lab)
+    keep = np.concatenate([pos[weighted_choice(log_w[pos], plan.n_gcs, rng)],
+                           neg[weighted_choice(log_w[neg], plan.n_sources - plan.n_gcs, rng)]])
+    # table order: raster order of the frame (by y, then x)
+    keep = keep[np.lexsort((src["x"][keep], src["y"][keep]))]
+    src = {k: v[keep] for k, v in src.items()}
+    return src, cut[keep], feats.iloc[keep].reset_index(drop=True)
 
 
 def _sky(plan, x, y):
@@ -320,11 +403,10 @@ def _sky(plan, x, y):
     return ra, dec
 
 
-def galaxy_table(plan, src, cutouts):
-    """The published table rows of one galaxy, measured on its cut-outs."""
-    from ..features import cutout_features
-
-    table = cutout_features(cutouts, galaxy=plan.galaxy, ebv=plan.ebv)
+def galaxy_table(plan, src, features):
+    """The published table rows of one galaxy from the features measured on its cut-outs."""
+    table = features.copy()
+    table["ID"] = np.arange(len(table), dtype=table["ID"].dtype)
     # cut-out coordinates -> frame coordinates: the cut-out's pixel (10, 10)
     # is the frame pixel (xi, yi)
     for suffix in ("", "_z"):
@@ -367,16 +449,17 @@ def _n_jobs(n_jobs, n_tasks):
 
 def _make_one(job):
     """Make one galaxy's cut-out file and table part (in a worker process or not)."""
-    plan, rng, part, image = job
-    src, cut = make_galaxy(plan, rng, calibration())
-    table = galaxy_table(plan, src, cut)
+    plan, rng, part, image, use_critic = job
+    src, cut, feats = make_galaxy(plan, rng, calibration(), critic=realism_critic() if use_critic else None,
+                                  proposal=proposal_model() if use_critic else None)
+    table = galaxy_table(plan, src, feats)
     write_cutouts(image, cut)
     with atomic_path(part) as tmp:
         table.to_csv(tmp, index=False)
     return plan.galaxy
 
 
-def make_mock_survey(directory, *, seed=0, scale=1.0, progress=True, galaxies=None, n_jobs=None):
+def make_mock_survey(directory, *, seed=0, scale=1.0, progress=True, galaxies=None, n_jobs=None, critic=True):
     """Make the mock survey in the published format.
 
     Writes ``ACS_sources_original.csv`` (every published column, in order,
@@ -407,6 +490,13 @@ def make_mock_survey(directory, *, seed=0, scale=1.0, progress=True, galaxies=No
     n_jobs : int, optional
         Worker processes (galaxies are made in parallel); default: up to
         2, as many as there are CPUs. The files do not depend on it.
+    critic : bool, optional
+        Draw the sources through the shipped proposal model and keep the
+        rendered ones that the shipped realism critic
+        (:mod:`globsml.mock._critic`) finds most like real ones (the
+        default); False gives the renderer's sources as drawn (faster:
+        one source rendered per table row instead of
+        :data:`CRITIC_OVERSAMPLE`).
 
     Returns
     -------
@@ -416,20 +506,22 @@ def make_mock_survey(directory, *, seed=0, scale=1.0, progress=True, galaxies=No
     directory = Path(directory)
     seed = int(seed)
     scale = float(scale)
+    use_critic = bool(critic) and realism_critic() is not None
     meta = {"generator": "globsml.mock", "version": __version__, "seed": seed, "scale": scale,
-            "galaxies": None if galaxies is None else sorted(map(str, galaxies))}
+            "galaxies": None if galaxies is None else sorted(map(str, galaxies)), "critic": use_critic}
     marker = directory / MARKER
     if marker.is_file():
         done = json.loads(marker.read_text())
-        keys = ("seed", "scale", "galaxies")
+        keys = ("seed", "scale", "galaxies", "critic")
         if {k: done.get(k) for k in keys} == {k: meta[k] for k in keys} and (directory / TABLE_FILENAME).is_file():
             return directory
-        raise GlobsmlError(f"{directory}: holds a mock survey with seed {done.get('seed')} and scale "
-                           f"{done.get('scale')}, not seed {seed} scale {scale}; choose another directory")
+        raise GlobsmlError(f"{directory}: holds a mock survey with seed {done.get('seed')}, scale "
+                           f"{done.get('scale')} and critic {done.get('critic', False)}, not seed {seed}, "
+                           f"scale {scale} and critic {use_critic}; choose another directory")
     if (directory / TABLE_FILENAME).exists():
         raise GlobsmlError(f"{directory}: already holds {TABLE_FILENAME} that is not a finished mock survey; "
                            "choose an empty directory")
-    parts_dir = directory / f".mock-parts-seed{seed}-scale{scale:g}"
+    parts_dir = directory / f".mock-parts-seed{seed}-scale{scale:g}{'-critic' if use_critic else ''}"
     image_dir = directory / IMAGE_DIRNAME
     parts_dir.mkdir(parents=True, exist_ok=True)
     image_dir.mkdir(parents=True, exist_ok=True)
@@ -455,7 +547,7 @@ def make_mock_survey(directory, *, seed=0, scale=1.0, progress=True, galaxies=No
             if bar is not None:
                 bar.update(plan.n_sources)
         else:
-            todo.append((plan, rng, part, image))
+            todo.append((plan, rng, part, image, use_critic))
     n_jobs = _n_jobs(n_jobs, len(todo))
     if n_jobs == 1:
         for job in todo:
