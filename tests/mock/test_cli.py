@@ -20,6 +20,27 @@ def test_cli_on_a_finished_mock_prints_it(small_mock, tmp_path, capsys):
     assert main(["mock", str(copy), "--scale", "0.02", "--quiet"]) == 0
     assert str(copy) in capsys.readouterr().out
     assert main(["mock", str(copy), "--scale", "0.5", "--quiet"]) == 2
+    # the small mock was made with the critic: the physics-only one is another survey
+    assert main(["mock", str(copy), "--scale", "0.02", "--no-critic", "--quiet"]) == 2
+    assert "critic" in capsys.readouterr().err
+
+
+def test_cli_without_critic_marks_it(tmp_path):
+    import json
+
+    from globsml.mock import MARKER
+
+    assert main(["mock", str(tmp_path / "m"), "--scale", "0.01", "--no-critic", "--quiet"]) == 0
+    assert json.loads((tmp_path / "m" / MARKER).read_text())["critic"] is False
+
+
+def test_default_cache_is_keyed_by_the_generator(monkeypatch, tmp_path):
+    """A new calibration or release makes a new default mock rather than reusing an old one."""
+    monkeypatch.setenv("GLOBSML_CACHE", str(tmp_path))
+    first = _cache.generator_digest()
+    assert len(first) == 8 and first == _cache.generator_digest()
+    monkeypatch.setattr("globsml._version.__version__", "99.0.0")
+    assert _cache.generator_digest() != first
 
 
 def test_default_data_dir_is_made_once(monkeypatch, tmp_path, capsys, small_mock):

@@ -124,3 +124,42 @@ def test_nan_regions_cover_straight_edges():
     assert 0.07 < hit.mean() < 0.13
     frac = np.isnan(cut[hit, 0]).mean(axis=(1, 2))
     assert (frac > 0.02).all() and (frac < 0.6).all()
+
+
+def test_defects_add_bad_pixels_and_spikes_at_their_rates():
+    from globsml.mock._render import DEFECTS, add_defects
+
+    n = 20000
+    cut = np.zeros((n, 2, 20, 20))
+    sigma = np.ones((n, 2))
+    add_defects(cut, sigma, np.random.default_rng(0))
+    for band in range(2):
+        changed = cut[:, band] != 0
+        expected = DEFECTS["tail_fraction"] * n * 400 + DEFECTS["spike_rate"][band] * n
+        assert abs(changed.sum() - expected) < 5 * np.sqrt(expected)
+    # spikes are positive; bad pixels are symmetric about zero
+    excess = (cut[:, 0] > 6).sum() - (cut[:, 0] < -6).sum()
+    assert excess > 0.5 * DEFECTS["spike_rate"][0] * n
+    again = add_defects(np.zeros((n, 2, 20, 20)), sigma, np.random.default_rng(0))
+    np.testing.assert_array_equal(again, cut)
+
+
+def test_zshift_moves_the_z_band_only():
+    flux = np.array([[10.0, 10.0], [10.0, 10.0]])
+    params = np.array([[0, 0, 0, 0], [0.8, 30.0, 0, 0]], dtype=float)
+    kind = np.array([POINT, KING])
+    zero = np.zeros(2)
+    shift = np.array([[0.4, -0.3], [-0.25, 0.45]])
+    plain = render_stamps(kind, zero, zero, params, flux)
+    moved = render_stamps(kind, zero, zero, params, flux, zshift=shift)
+    np.testing.assert_allclose(moved[:, 0], plain[:, 0], atol=1e-10)
+    yy, xx = np.mgrid[:STAMP, :STAMP]
+
+    def centroid(img):
+        return np.array([(img * xx).sum() / img.sum(), (img * yy).sum() / img.sum()])
+
+    for i in range(2):
+        d = centroid(moved[i, 1]) - centroid(plain[i, 1])
+        np.testing.assert_allclose(d, shift[i], atol=0.05)
+        # (the pixel sampling of the shifted profile keeps the flux to a few 0.1%)
+        assert moved[i, 1].sum() == pytest.approx(plain[i, 1].sum(), rel=5e-3)
