@@ -11,9 +11,10 @@ rendered source the density ratio ``p_real(x) / p_mock(x)`` of its
 features ``x``, and the survey keeps, out of several times more rendered
 sources than it needs, a weighted sample (sampling-importance-resampling).
 Nothing real is shipped: only the trees of the classifiers
-(``data/critic.npz``, made by ``benchmarks/calibrate_critic.py``), which
-are evaluated here with numpy, so making a mock needs neither the real
-data nor a fitted scikit-learn object.
+(``data/critic.npz``, made by ``benchmarks/calibrate_critic.py``) and
+the weights of the image round's small network, evaluated here with numpy
+and torch, so making a mock needs neither the real data nor a pickled
+scikit-learn object.
 
 Calibration runs in rounds: each round's classifier is trained on real
 cut-outs against the mock made with the rounds before it, so the log
