@@ -8,8 +8,8 @@ writes the derived numbers that :mod:`globsml.mock` ships:
   artefacts (sources sharper than the PSF: hot pixels, cosmic rays); per cluster and band the
   background residual (border median) and its spread, the lag-1
   correlation of neighbouring noise pixels (drizzling correlates them), a
-  noise model fitted to the 2-D autocorrelation of quiet borders
-  (:func:`fit_noise_model`), the share of cut-outs with border peaks above
+  noise model fitted to the border correlations of the real cut-outs in
+  bins of the host light's share of the noise (:func:`fit_noise_model`), the share of cut-outs with border peaks above
   3/5/10/30 sigma (:func:`border_peaks`: how busy the neighbourhood is), the
   share of cut-outs with NaN pixels (off the detector) and how much of the
   frame they cover; per cluster the quantiles of m3, colour and CI of the
@@ -103,65 +103,11 @@ def noise_correlation(frames):
     return out
 
 
-ACF_LAGS = 3  # measured autocorrelation lags, 0..3 in x and y
-ACF_BORDER = 5  # width (px) of the cut-out border the noise is measured on
-
-
 def _border_mask(width):
     mask = np.zeros((20, 20), bool)
     mask[:width] = mask[-width:] = True
     mask[:, :width] = mask[:, -width:] = True
     return mask
-
-
-def quiet_cutouts(frames):
-    """Cut-outs whose border is pure background: no pixel above 3.5 sigma in the
-    outer 5 pixels, a central peak below 15 sigma, no NaN (boolean, per cut-out)."""
-    mask = _border_mask(ACF_BORDER)
-    b = frames[:, :, mask]
-    med = np.nanmedian(b, axis=-1)
-    sig = 1.4826 * np.nanmedian(np.abs(b - med[..., None]), axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = (frames - med[..., None, None]) / sig[..., None, None]
-        quiet = (np.nanmax(z[:, :, mask], axis=-1) < 3.5).all(1)
-        quiet &= (z[:, :, 8:13, 8:13].reshape(len(z), 2, -1).max(axis=-1) < 15).all(1)
-    return quiet & ~np.isnan(frames).any(axis=(1, 2, 3)) & (sig > 0).all(1)
-
-
-def border_acf(frames):
-    """Robust autocorrelation of the border noise on lags (dy, dx) in 0..ACF_LAGS, one band.
-
-    Each cut-out is scaled by its own robust border sigma; for each lag the
-    variogram gamma(h) = var(p(x + h) - p(x)) / 2 is taken from the MAD of the
-    differences of border pixel pairs (blind to the background level and to
-    stray source pixels); rho(h) = 1 - gamma(h) / gamma(far), gamma(far) the
-    mean at lags 6..10 along the border strips. The same estimator is run on
-    simulated noise to fit the noise model, so its biases (finite cut-outs,
-    the smooth component's share of the far lags) cancel.
-    """
-    mask = _border_mask(ACF_BORDER)
-    b = frames[:, mask]
-    med = np.median(b, axis=-1)
-    sig = 1.4826 * np.median(np.abs(b - med[:, None]), axis=-1)
-    f = frames / sig[:, None, None]
-
-    def gamma(dx, dy):
-        h, w = 20 - dy, 20 - abs(dx)
-        x0 = max(0, -dx)
-        a = f[:, :h, x0 : x0 + w]
-        c = f[:, dy : dy + h, x0 + dx : x0 + dx + w]
-        pair = mask[:h, x0 : x0 + w] & mask[dy : dy + h, x0 + dx : x0 + dx + w]
-        d = (c - a)[:, pair].ravel()
-        return 0.5 * (1.4826 * np.median(np.abs(d - np.median(d)))) ** 2
-
-    far = np.mean([gamma(k, 0) for k in range(6, 11)] + [gamma(0, k) for k in range(6, 11)])
-    acf = np.ones((ACF_LAGS + 1, ACF_LAGS + 1))
-    for dy in range(ACF_LAGS + 1):
-        for dx in range(ACF_LAGS + 1):
-            if dx or dy:
-                # (dx, dy) and (-dx, dy) are measured apart and averaged
-                acf[dy, dx] = 1 - 0.5 * (gamma(dx, dy) + gamma(-dx, dy)) / far
-    return acf
 
 
 PEAK_LEVELS = (3, 5, 10, 30)  # border peaks (sigma) counted per cut-out
@@ -182,38 +128,104 @@ def border_peaks(frames):
         return np.nan_to_num((np.nanmax(b, axis=-1) - med) / sig, nan=0.0)
 
 
-def fit_noise_model(frames, *, n_sim=1000, seed=0):
-    """Fit the mock's noise model (lag-1 drizzle correlation, smooth share and scale) to one band.
+def fit_noise_model(frames, excess, *, n_sim=3000, seed=0):
+    """Fit the mock's noise model to one band of real cut-outs.
 
-    Simulation-based: the mock's own noise generator
-    (:func:`globsml.mock._render.noise_kernel`) makes ``n_sim`` pure-noise
-    cut-outs for trial parameters (common random numbers, so the objective
-    is smooth), :func:`border_acf` measures them exactly as it measures the
-    real quiet cut-outs, and Nelder-Mead matches the two.
+    The model (:func:`globsml.mock._render.background_noise`): drizzle
+    noise with lag-1 correlation ``lag1`` plus a smooth part of width
+    ``smooth_scale_px`` whose share of the variance depends on the noise
+    excess over the galaxy's quietest cut-outs
+    (:func:`globsml.mock._calibration.noise_excess`; the host light's share
+    of the noise). The real cut-outs are binned by excess
+    (``NOISE_EXCESS_EDGES``) and the median :func:`strip_correlations`
+    (lags 1, 2, 3 and diagonal) of each bin is the target.
+    Simulation-based, so the estimator's biases (median subtraction on
+    small strips) cancel: the mock's own generator makes ``n_sim``
+    pure-noise cut-outs (common random numbers), measured the same way.
+    ``lag1`` is fitted to the quietest bin (share 0), the scale to the
+    bins of the largest excess, then the share of every bin.
+
+    Before, one share for all cut-outs was fitted to the 2-D
+    autocorrelation of "quiet" borders normalised by far lags; background
+    gradients inflated it (lag-1 0.40 where the clipped strip estimator
+    gives 0.30) and the mock's borders were more correlated than the real
+    ones wherever the host light is faint.
     """
-    from scipy.optimize import minimize
+    from scipy.optimize import minimize_scalar
 
-    from globsml.mock._render import correlated_noise, noise_kernel
+    from globsml.mock._calibration import NOISE_EXCESS_EDGES, strip_correlations
+    from globsml.mock._render import _drizzle_taps, _separable_field, _smooth_taps
 
-    target = border_acf(frames)
-    rng_state = np.random.default_rng(seed).bit_generator.state
+    stats = strip_correlations(frames)
+    good = np.isfinite(stats).all(axis=1) & np.isfinite(excess)
+    stats, excess = stats[good], excess[good]
+    edges = np.asarray(NOISE_EXCESS_EDGES)
+    which = np.digitize(excess, edges[1:-1])
+    bins = [k for k in range(len(edges) - 1) if (which == k).sum() >= 30]
+    target = {k: np.median(stats[which == k], axis=0) for k in bins}
+    e_med = {k: float(np.median(excess[which == k])) for k in bins}
 
-    def sim(p):
-        rng = np.random.default_rng()
-        rng.bit_generator.state = rng_state
-        return border_acf(correlated_noise(n_sim, noise_kernel(*p), rng))
+    def field(taps, stream):
+        return _separable_field(n_sim, taps, np.random.default_rng([seed, stream])).astype(np.float64)
 
-    def loss(p):
-        lag1, share, scale = p
-        if not (0 <= lag1 <= 0.49 and 0 <= share <= 0.9 and 0.3 <= scale <= 6):
-            return 1e3
-        return float(((sim(p) - target) ** 2).sum())
+    def measure(d, s, share):
+        return np.median(strip_correlations(np.sqrt(1 - share) * d + np.sqrt(share) * s), axis=0)
 
-    r = minimize(loss, [0.35, 0.1, 2.0], method="Nelder-Mead",
-                 options={"xatol": 3e-3, "fatol": 1e-6, "maxiter": 80})
-    return {"lag1": float(r.x[0]), "smooth_share": float(r.x[1]), "smooth_scale_px": float(r.x[2]),
-            "acf_real": target.round(4).tolist(), "acf_fit": sim(r.x).round(4).tolist(),
-            "n_quiet": int(len(frames))}
+    def sq(a, b):
+        return float(((a - b) ** 2).sum())
+
+    zeros = np.zeros((n_sim, 20, 20))
+    lag1 = minimize_scalar(lambda r: sq(measure(field(_drizzle_taps(r), 0), zeros, 0.0), target[bins[0]]),
+                           bounds=(0.0, 0.49), method="bounded", options={"xatol": 1e-3}).x
+    drizzle = field(_drizzle_taps(lag1), 0)
+
+    def best_share(smooth, k):
+        r = minimize_scalar(lambda f: sq(measure(drizzle, smooth, f), target[k]), bounds=(0.0, 0.95),
+                            method="bounded", options={"xatol": 2e-3})
+        return float(r.x), float(r.fun)
+
+    top = bins[-3:]
+    scale = minimize_scalar(lambda sc: sum(best_share(field(_smooth_taps(sc), 1), k)[1] for k in top),
+                            bounds=(0.5, 5.0), method="bounded", options={"xatol": 0.02}).x
+    smooth = field(_smooth_taps(scale), 1)
+    shares = [0.0] + [best_share(smooth, k)[0] for k in bins[1:]]
+    return {"lag1": float(lag1), "smooth_scale_px": float(scale),
+            "excess_edges": [float(edges[k]) for k in bins] + [float(edges[bins[-1] + 1])],
+            "excess_median": [e_med[k] for k in bins], "smooth_share": shares,
+            "stats_real": [target[k].round(4).tolist() for k in bins],
+            "stats_fit": [measure(drizzle, smooth, f).round(4).tolist() for f in shares],
+            "n_cutouts": [int((which == k).sum()) for k in bins]}
+
+
+def offset_by_excess(ratio, excess):
+    """Background residual (border median over noise) in bins of the noise excess, per band.
+
+    The real residual grows with the host light (0.02 far from the host,
+    0.5 where the host makes most of the noise, in g): the host model
+    subtracted before cutting leaves some of it. Per band the median excess,
+    the mean ratio and its standard deviation of each bin of
+    ``NOISE_EXCESS_EDGES`` (3-sigma clipped, so stray bright neighbours do
+    not set them).
+    """
+    from globsml.mock._calibration import NOISE_EXCESS_EDGES
+
+    edges = np.asarray(NOISE_EXCESS_EDGES)
+    out = []
+    for b in range(ratio.shape[1]):
+        which = np.digitize(excess[:, b], edges[1:-1])
+        e_med, mean, std = [], [], []
+        for k in range(len(edges) - 1):
+            r = ratio[which == k, b]
+            if len(r) < 30:
+                continue
+            for _ in range(3):
+                m, s = np.mean(r), np.std(r)
+                r = r[np.abs(r - m) < 3 * s]
+            e_med.append(float(np.median(excess[which == k, b])))
+            mean.append(float(np.mean(r)))
+            std.append(float(np.std(r)))
+        out.append({"excess_median": e_med, "mean": mean, "std": std})
+    return out
 
 
 SUB = 8  # sub-pixel samples per pixel side for the pixel integration
@@ -345,18 +357,20 @@ def main(argv=None):
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "gcdata"))
     parser.add_argument("--max-stars", type=int, default=600)
     parser.add_argument("--psf-stars", type=int, default=80)
-    parser.add_argument("--noise-cutouts", type=int, default=3000,
-                        help="quiet cut-outs per cluster the noise model is fitted to")
+    parser.add_argument("--noise-cutouts-per-galaxy", type=int, default=300,
+                        help="cut-outs per galaxy the noise model is fitted to")
     args = parser.parse_args(argv)
 
     from globsml.data import ZERO_POINTS, cluster_of, image_files, read_cutouts
+    from globsml.mock._calibration import noise_excess
 
     files = image_files(Path(args.data) / "ImageData")
     if not files:
         raise SystemExit(f"{args.data}: no real cut-outs")
     noise = {}
     artefacts = {}
-    per_cluster = {c: {"offset": [], "sigma": [], "nan_any": [], "nan_frac": [], "corr": [], "quiet": [],
+    per_cluster = {c: {"offset": [], "sigma": [], "nan_any": [], "nan_frac": [], "corr": [], "noise": [],
+                       "excess": [], "all_excess": [],
                        "peaks": [],
                        "m3_g": [], "m3_z": [], "colour": [], "ci_g": [], "ci_z": []}
                    for c in ("Fornax", "Virgo")}
@@ -372,12 +386,17 @@ def main(argv=None):
         noise[galaxy] = [np.quantile(sig[good, b], QUANTILES).tolist() for b in range(2)]
         acc["offset"].append(med[good])
         acc["sigma"].append(sig[good])
+        acc["all_excess"].append(noise_excess(sig[good], np.asarray(noise[galaxy])[:, 2]))
         isnan = np.isnan(frames)
         acc["nan_any"].append(isnan.any(axis=(1, 2, 3)))
         frac = isnan.mean(axis=(1, 2, 3))
         acc["nan_frac"].append(frac[frac > 0])
         acc["corr"].append(noise_correlation(frames[good]))
-        acc["quiet"].append(frames[quiet_cutouts(frames)])
+        # a random share of the cut-outs without NaN, for the noise model
+        pick = np.flatnonzero(~isnan.any(axis=(1, 2, 3)) & good)
+        pick = np.sort(np.random.default_rng(len(noise)).permutation(pick)[: args.noise_cutouts_per_galaxy])
+        acc["noise"].append(frames[pick])
+        acc["excess"].append(noise_excess(sig[pick], np.asarray(noise[galaxy])[:, 2]))
         acc["peaks"].append(border_peaks(frames))
         f1, f3 = photometry(frames)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -415,16 +434,16 @@ def main(argv=None):
         sigma = np.concatenate(acc["sigma"])
         corr = np.array(acc["corr"])  # (galaxies, band, 2)
         nan_any = np.concatenate(acc["nan_any"])
-        quiet = np.concatenate(acc["quiet"])
-        quiet = quiet[np.random.default_rng(0).permutation(len(quiet))[:args.noise_cutouts]]
+        noise_frames, excess = np.concatenate(acc["noise"]), np.concatenate(acc["excess"])
         peaks = np.concatenate(acc["peaks"])
         clusters[cluster] = {
-            "noise_model": [fit_noise_model(quiet[:, b]) for b in range(2)],
+            "noise_model": [fit_noise_model(noise_frames[:, b], excess[:, b]) for b in range(2)],
             "border_peak_fractions": {f"{t:g}": np.mean(peaks >= t, axis=0).tolist() for t in PEAK_LEVELS},
             "n_cutouts": int(len(nan_any)),
             # background residual in units of the cut-out's noise
             "offset_over_sigma_mean": np.mean(offset / sigma, axis=0).tolist(),
             "offset_over_sigma_std": np.std(offset / sigma, axis=0).tolist(),
+            "offset_by_excess": offset_by_excess(offset / sigma, np.concatenate(acc["all_excess"])),
             "noise_corr": np.median(corr, axis=0).tolist(),
             "nan_fraction_of_cutouts": float(nan_any.mean()),
             "nan_pixel_fraction_quantiles": q(acc["nan_frac"]),

@@ -12,8 +12,8 @@ from globsml.mock._render import (
     _separable_weight,
     add_noise,
     add_templates,
+    background_noise,
     noise_acf,
-    noise_kernel,
     apply_nan_regions,
     render_stamps,
 )
@@ -69,8 +69,8 @@ def test_noise_level_and_correlation():
     n = 4000
     model = np.zeros((n, 2, 20, 20))
     sigma = np.full((n, 2), 0.01)
-    kernels = [noise_kernel(0.3, 0.15, 2.0), noise_kernel(0.0, 0.0, 1.0)]
-    out = add_noise(model, sigma, (750.0, 1210.0), kernels, np.zeros((n, 2)), np.zeros((n, 2, 2)), rng)
+    models = [(0.3, 0.15, 2.0), (0.0, 0.0, 1.0)]
+    out = add_noise(model, sigma, (750.0, 1210.0), models, np.zeros((n, 2)), np.zeros((n, 2, 2)), rng)
     assert out[:, 0].std() == pytest.approx(0.01, rel=0.03)
     acf = noise_acf(0.3, 0.15, 2.0, half=3)
     for lag in (1, 2, 3):
@@ -85,11 +85,23 @@ def test_noise_level_and_correlation():
     assert _separable_weight(0.0) == 0.0
 
 
-def test_noise_kernel_has_unit_power():
-    k = noise_kernel(0.35, 0.2, 2.5)
-    assert k.shape == (9, 9)
-    assert (k**2).sum() == pytest.approx(1.0)
-    assert np.allclose(k, k[::-1, ::-1])
+def test_smooth_share_per_cutout_and_common_to_both_bands():
+    rng = np.random.default_rng(2)
+    n = 3000
+    share = np.where(np.arange(n) < n // 2, 0.0, 0.8)
+    f = background_noise(n, 0.25, share, 2.0, rng)
+    assert f.std() == pytest.approx(1.0, rel=0.03)
+    lag2 = [np.mean(f[s, :, 2:] * f[s, :, :-2]) / f[s].var() for s in (slice(0, n // 2), slice(n // 2, n))]
+    assert lag2[0] == pytest.approx(noise_acf(0.25, 0.0, 2.0, half=3)[3, 5], abs=0.02)
+    assert lag2[1] == pytest.approx(noise_acf(0.25, 0.8, 2.0, half=3)[3, 5], abs=0.04)
+    # bands: independent unless the smooth part is shared
+    model, sigma = np.zeros((n, 2, 20, 20)), np.full((n, 2), 1.0)
+    models = [(0.25, 0.8, 2.0), (0.25, 0.8, 2.5)]
+    for common, lo, hi in ((0.0, -0.03, 0.03), (0.8, 0.5, 0.7)):
+        out = add_noise(model, sigma, (1e9, 1e9), models, np.zeros((n, 2)), np.zeros((n, 2, 2)), rng,
+                        common_share=common)
+        gz = np.mean(out[:, 0] * out[:, 1]) / np.sqrt(out[:, 0].var() * out[:, 1].var())
+        assert lo < gz < hi, (common, gz)
 
 
 def test_templates_land_at_their_offsets():
@@ -111,7 +123,7 @@ def test_poisson_noise_of_sources():
     rng = np.random.default_rng(2)
     n = 3000
     model = np.full((n, 2, 20, 20), 7.5)
-    white = [np.ones((1, 1)), np.ones((1, 1))]
+    white = [(0.0, 0.0, 1.0), (0.0, 0.0, 1.0)]
     out = add_noise(model, np.zeros((n, 2)), (750.0, 750.0), white, np.zeros((n, 2)), np.zeros((n, 2, 2)), rng)
     assert out[:, 0].std() == pytest.approx(np.sqrt(7.5 / 750), rel=0.03)
 

@@ -13,7 +13,7 @@ from importlib import resources
 
 import numpy as np
 
-__all__ = ["calibration", "psf_model", "SURVEY"]
+__all__ = ["calibration", "psf_model", "SURVEY", "strip_correlations", "noise_excess", "NOISE_EXCESS_EDGES"]
 
 #: Literature constants (typed in, with their source).
 SURVEY = {
@@ -42,9 +42,10 @@ def calibration():
     0 to 1 in steps of 0.05, of the robust standard deviation of the outer
     3-pixel border of each cut-out, electrons/s), ``clusters`` (per
     cluster: background residual over noise, lag-1 noise correlation,
-    ``noise_model`` per band (drizzle lag-1 correlation, share and scale of
-    the smooth part, fitted to the 2-D autocorrelation of quiet real
-    borders, see :func:`._render.noise_kernel`), ``border_peak_fractions``
+    ``noise_model`` per band (drizzle lag-1 correlation, scale of the
+    smooth part and its share in bins of :func:`noise_excess`, fitted to
+    :func:`strip_correlations` of the real cut-outs, see
+    :func:`._render.background_noise`), ``border_peak_fractions``
     (share of cut-outs with a border pixel above 3, 5, 10, 30 sigma, per
     band), share of cut-outs with NaN pixels and their NaN pixel fraction,
     and the quantiles of the real m3, colour and CI for comparison).
@@ -68,3 +69,50 @@ def psf_model():
         data = np.load(fh)
         return {"g": np.array(data["g"], dtype=np.float64), "z": np.array(data["z"], dtype=np.float64),
                 "oversampling": int(data["oversampling"])}
+
+
+#: Bin edges of :func:`noise_excess` in which the real noise correlation is
+#: measured and the smooth share fitted.
+NOISE_EXCESS_EDGES = (-np.inf, 0.15, 0.3, 0.5, 1.0, 2.0, 4.0, 8.0, np.inf)
+
+
+def noise_excess(sigma, base):
+    """Noise variance above the galaxy's quietest, ``(sigma / base)**2 - 1``.
+
+    ``base`` is the 10th percentile of the galaxy's cut-out noise (the sky
+    and read noise far from the host); the excess is the host light's
+    share of the noise.
+    """
+    return (np.asarray(sigma, dtype=float) / np.asarray(base, dtype=float)) ** 2 - 1.0
+
+
+def strip_correlations(frames, *, width=4, clip=5.0):
+    """Noise correlation of each cut-out's border strips, one band, (n, 4).
+
+    The top and bottom ``width`` rows and the left and right ``width``
+    columns, less their median and in units of their robust sigma; pixel
+    pairs with both members within ``clip`` sigma (stray source pixels
+    left out) give the correlation at lag 1, 2 and 3 along the strips and
+    at the diagonal lag (1, 1). NaN where a strip holds NaN pixels.
+    """
+    f = np.asarray(frames, dtype=np.float64)
+    rows = np.concatenate([f[:, :width, :], f[:, -width:, :]], axis=1)
+    cols = np.concatenate([f[:, :, :width], f[:, :, -width:]], axis=2).transpose(0, 2, 1)
+    strips = np.concatenate([rows, cols], axis=1)  # (n, 4 width, 20), lags along the last axis
+    flat = strips.reshape(len(f), -1)
+    med = np.median(flat, axis=1)
+    sig = 1.4826 * np.median(np.abs(flat - med[:, None]), axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (strips - med[:, None, None]) / sig[:, None, None]
+        ok = np.abs(z) < clip
+        z4, ok4 = z.reshape(len(f), 4, width, -1), ok.reshape(len(f), 4, width, -1)
+        out = []
+        for a, b, w in ((z[:, :, 1:], z[:, :, :-1], ok[:, :, 1:] & ok[:, :, :-1]),
+                        (z[:, :, 2:], z[:, :, :-2], ok[:, :, 2:] & ok[:, :, :-2]),
+                        (z[:, :, 3:], z[:, :, :-3], ok[:, :, 3:] & ok[:, :, :-3]),
+                        (z4[:, :, 1:, 1:], z4[:, :, :-1, :-1], ok4[:, :, 1:, 1:] & ok4[:, :, :-1, :-1])):
+            axes = tuple(range(1, a.ndim))
+            num = np.where(w, a * b, 0.0).sum(axis=axes)
+            den = np.where(w, 0.5 * (a * a + b * b), 0.0).sum(axis=axes)
+            out.append(num / den)
+    return np.stack(out, axis=1)

@@ -74,13 +74,17 @@ POPULATION = {
     # power-law magnitudes; drawn from a small bank of pre-rendered
     # profiles (``field_templates``). [tuned] so that the share of cut-outs
     # with a border peak above 3, 5, 10 and 30 sigma approaches the real
-    # one (calibration "border_peak_fractions").
-    "field_per_cutout": 12.0,
+    # one (calibration "border_peak_fractions"). Compact (GC-like) and no
+    # fainter than 28: the real borders far from the host correlate like
+    # drizzled noise alone (lag 2: 0.016) and their g and z pixels
+    # correlate by 0.1, which fainter or extended field light overdid
+    # (12 per cut-out down to 29.5, a third compact, gave lag 2 0.065).
+    "field_per_cutout": 2.13,
     "field_box_px": 17,
     "field_inner_px": 3,
-    "field_mag_g": (23.5, 29.5),
+    "field_mag_g": (23.5, 28.0),
     "field_count_slope": 0.50,
-    "field_gc_share": 0.35,
+    "field_gc_share": 1.0,
     "field_reff_px": (1.5, 0.6),  # log-normal median (px), log sigma
     # Share of sources blended with a close companion (1.5-4 px away)
     "blend_fraction": 0.04,

@@ -17,7 +17,7 @@ from ._calibration import psf_model
 from ._profiles import king_profile, sersic_profile
 
 __all__ = ["POINT", "KING", "SERSIC", "ARTEFACT", "render_stamps", "compose_cutouts", "add_noise", "apply_nan_regions",
-           "noise_acf", "noise_kernel", "correlated_noise", "add_templates", "add_defects", "DEFECTS",
+           "noise_acf", "background_noise", "add_templates", "add_defects", "DEFECTS",
            "STAMP", "CUTOUT"]
 
 POINT, KING, SERSIC, ARTEFACT = 0, 1, 2, 3
@@ -26,8 +26,6 @@ _SPILL = ((1, 0), (0, 1), (-1, 0), (0, -1), (1, 1), (-1, 1), (-1, -1), (1, -1))
 STAMP = 28  # stamp side, pixels; the reference pixel is STAMP // 2
 CUTOUT = 20  # cut-out side; the source sits in pixel CUTOUT // 2 (published convention)
 _BATCH = 256
-#: Half-width of the noise kernel (pixels): 9x9.
-KERNEL_HALF = 4
 
 
 class _Renderer:
@@ -243,7 +241,7 @@ def _separable_weight(rho):
     return (1 - np.sqrt(1 - 2 * rho**2)) / (2 * rho)
 
 
-def noise_acf(lag1, smooth_share, smooth_scale, *, half=KERNEL_HALF + 4):
+def noise_acf(lag1, smooth_share, smooth_scale, *, half=8):
     """Autocorrelation of the mock's background noise on lags -half..half (2-D).
 
     Two independent parts, as the real drizzled frames show
@@ -251,9 +249,10 @@ def noise_acf(lag1, smooth_share, smooth_scale, *, half=KERNEL_HALF + 4):
     neighbouring pixels (a separable [a, 1, a] kernel with lag-1
     correlation ``lag1``), and a share ``smooth_share`` of the variance is
     smooth on a scale of a few pixels (Gaussian autocorrelation of width
-    ``smooth_scale`` px: unresolved faint light and sky-subtraction
-    residuals), which the real cut-outs show as correlation still ~0.1 at
-    lag 3.
+    ``smooth_scale`` px: the host's unresolved light, its surface
+    brightness fluctuations and subtraction residuals). Far from the host
+    the real noise is drizzle alone; the smooth share grows with the
+    host's share of the noise.
     """
     a = _separable_weight(lag1)
     lags = np.arange(-half, half + 1)
@@ -268,36 +267,60 @@ def noise_acf(lag1, smooth_share, smooth_scale, *, half=KERNEL_HALF + 4):
     return (1 - f) * drizzle + f * smooth
 
 
-def noise_kernel(lag1, smooth_share, smooth_scale):
-    """Convolution kernel ((2 KERNEL_HALF + 1)^2, unit sum of squares) whose white-noise output has
-    the autocorrelation :func:`noise_acf`: the square root of its power spectrum, cropped."""
-    n = 32
-    acf = noise_acf(lag1, smooth_share, smooth_scale, half=n // 2 - 1)
-    grid = np.zeros((n, n))
-    h = acf.shape[0] // 2
-    idx = (np.arange(-h, h + 1)) % n
-    grid[np.ix_(idx, idx)] = acf
-    power = np.clip(np.real(np.fft.fft2(grid)), 0, None)
-    kern = np.real(np.fft.ifft2(np.sqrt(power)))
-    kern = np.fft.fftshift(kern)[n // 2 - KERNEL_HALF : n // 2 + KERNEL_HALF + 1,
-                                 n // 2 - KERNEL_HALF : n // 2 + KERNEL_HALF + 1]
-    return kern / np.sqrt((kern**2).sum())
+def _drizzle_taps(lag1):
+    a = _separable_weight(lag1)
+    t = np.array([a, 1.0, a])
+    return t / np.sqrt((t**2).sum())
 
 
-def correlated_noise(n, kernel, rng):
-    """``n`` unit-variance 20x20 noise fields with the autocorrelation of ``kernel`` (white noise convolved)."""
-    k = kernel.shape[0]
-    white = rng.standard_normal((n, CUTOUT + k - 1, CUTOUT + k - 1))
-    out = np.zeros((n, CUTOUT, CUTOUT))
-    for dy in range(k):
-        for dx in range(k):
-            w = kernel[dy, dx]
-            if w != 0.0:
-                out += w * white[:, dy : dy + CUTOUT, dx : dx + CUTOUT]
+def _smooth_taps(scale):
+    # a Gaussian of width ``scale`` whose white-noise output has the
+    # autocorrelation exp(-d^2 / (4 scale^2)) of noise_acf's smooth part
+    h = max(1, int(np.ceil(3 * scale)))
+    x = np.arange(-h, h + 1)
+    t = np.exp(-0.5 * (x / max(float(scale), 1e-3)) ** 2)
+    return t / np.sqrt((t**2).sum())
+
+
+def _separable_field(n, taps, rng, white=None):
+    """``n`` unit-variance 20x20 fields: white noise convolved by ``taps`` along both axes.
+
+    ``white`` (n, m, m), m >= 19 + len(taps), is used instead of fresh
+    noise (its centre), so that fields of different widths can share it.
+    """
+    k = len(taps)
+    if white is None:
+        white = rng.standard_normal((n, CUTOUT + k - 1, CUTOUT + k - 1), dtype=np.float32)
+    else:
+        c = (white.shape[1] - (CUTOUT + k - 1)) // 2
+        white = white[:, c : c + CUTOUT + k - 1, c : c + CUTOUT + k - 1]
+    rows = sum(w * white[:, :, i : i + CUTOUT] for i, w in enumerate(taps))
+    return sum(w * rows[:, i : i + CUTOUT, :] for i, w in enumerate(taps))
+
+
+def background_noise(n, lag1, smooth_share, smooth_scale, rng, *, common=None, common_share=0.0):
+    """``n`` unit-variance 20x20 noise fields with the autocorrelation :func:`noise_acf`.
+
+    The drizzle part and the smooth part are independent fields, mixed per
+    cut-out: ``smooth_share`` may be a scalar or one share per cut-out
+    (the real smooth share grows with the host light, see
+    ``benchmarks/calibrate_mock.py``). ``common`` (white noise shared with
+    the other band) makes ``common_share`` of the smooth part's variance:
+    the host's fluctuations are the same light in both bands.
+    """
+    f = np.clip(np.broadcast_to(np.asarray(smooth_share, dtype=np.float64), (n,)), 0.0, 0.95)
+    out = _separable_field(n, _drizzle_taps(lag1), rng).astype(np.float64)
+    if np.any(f > 0):
+        taps = _smooth_taps(smooth_scale)
+        smooth = _separable_field(n, taps, rng)
+        if common is not None and common_share > 0:
+            smooth = (np.sqrt(1 - common_share) * smooth
+                      + np.sqrt(common_share) * _separable_field(n, taps, rng, white=common))
+        out = np.sqrt(1 - f)[:, None, None] * out + np.sqrt(f)[:, None, None] * smooth
     return out
 
 
-def add_noise(model, sigma, exposure, kernels, offset, gradient, rng):
+def add_noise(model, sigma, exposure, noise_models, offset, gradient, rng, *, common_share=0.0):
     """Model plus drizzle-correlated background and Poisson noise.
 
     Parameters
@@ -309,19 +332,27 @@ def add_noise(model, sigma, exposure, kernels, offset, gradient, rng):
     exposure : sequence of 2 floats
         Exposure time per band, s: the Poisson variance of source light is
         model / exposure.
-    kernels : sequence of 2 ndarrays
-        Noise kernel per band (:func:`noise_kernel`, unit sum of squares).
+    noise_models : sequence of 2 tuples
+        Per band ``(lag1, smooth_share, smooth_scale)`` of
+        :func:`background_noise`; the share may hold one value per cut-out.
     offset : ndarray, (n, 2)
         Background residual (constant) per cut-out and band.
     gradient : ndarray, (n, 2, 2)
         Background residual slope (x, y) per pixel.
     rng : numpy.random.Generator
+    common_share : float
+        Share of the smooth part's variance common to both bands
+        (:func:`background_noise`).
     """
     n = len(model)
     out = np.empty_like(model)
     grid = np.arange(CUTOUT) - CUTOUT // 2
+    common = None
+    if common_share > 0:
+        k = max(len(_smooth_taps(m[2])) for m in noise_models)
+        common = rng.standard_normal((n, CUTOUT + k - 1, CUTOUT + k - 1), dtype=np.float32)
     for band in range(2):
-        corr = correlated_noise(n, np.asarray(kernels[band], dtype=float), rng)
+        corr = background_noise(n, *noise_models[band], rng, common=common, common_share=common_share)
         m = model[:, band]
         var = sigma[:, band, None, None] ** 2 + np.clip(m, 0, None) / exposure[band]
         plane = (offset[:, band, None, None] + gradient[:, band, 0, None, None] * grid[None, None, :]

@@ -23,7 +23,7 @@ from ..data import (
     published_galaxies,
     write_cutouts,
 )
-from ._calibration import SURVEY, calibration
+from ._calibration import SURVEY, calibration, noise_excess
 from ._critic import proposal_acceptance, proposal_model, realism_critic, weighted_choice
 from ._labels import catalogue_labels
 from ._populations import (
@@ -45,7 +45,6 @@ from ._render import (
     add_templates,
     apply_nan_regions,
     compose_cutouts,
-    noise_kernel,
     render_stamps,
 )
 
@@ -55,12 +54,13 @@ __all__ = ["make_mock_survey", "survey_counts", "make_galaxy", "MARKER"]
 MARKER = ".globsml-mock.json"
 MIN_SOURCES = 5  # per galaxy, whatever the scale
 #: [tuned] How much of the real cut-outs' border median (in units of the
-#: noise, per band g, z) the mock's own light (wings, neighbours, field
-#: sources) already makes, and the share of the real spread left to add
-#: (per band): measured by comparing border medians of mock and real
-#: cut-outs of the same galaxies (the field sources alone give g a wider
-#: spread than the real one, z 0.32 of its 0.37).
-BACKGROUND_FROM_SOURCES = ((0.29, 0.32), (0.0, 0.5))
+#: noise, per band g, z; calibration "offset_by_excess") the mock's own
+#: light (wings, neighbours, field sources) already makes, and the share
+#: of the real spread left to add (per band): measured by comparing border
+#: medians of mock and real cut-outs of the same galaxies in bins of the
+#: noise excess (with nothing added the mock's were 0.1-0.2 above the
+#: real in every bin, and as wide where the host is faint).
+BACKGROUND_FROM_SOURCES = ((0.10, 0.12), (0.3, 0.3))
 #: [tuned] The calibrated noise is the robust sigma of the real borders;
 #: the noise drawn is scaled by this (g, z) so that the border noise the
 #: segmentation measures (features.background_stats, 3-px border, over all
@@ -72,14 +72,23 @@ NOISE_MAD_CORRECTION = (0.97, 0.97)
 #: spread of the difference of the left and right (top and bottom) border
 #: medians of the real cut-outs (0.02 made it 30% too wide).
 GRADIENT = 0.012
-#: [tuned] Share of the fitted smooth noise component (calibration
-#: "noise_model") that the noise itself makes. Half of it was kept while
-#: sources were detected by a probability alone (the field sources
-#: correlate the border pixels too); since they are detected on their
-#: rendered cut-outs, the cut-outs kept have less correlated borders (the
-#: selection prefers them: lag-1 0.35 against the real 0.42 with half), and
-#: the whole fitted component brings lag 1 and 2 within 0.06 of the real.
-SMOOTH_NOISE_KEPT = 1.0
+#: The slope grows as the square root of the noise excess (the host's
+#: light), up to this excess: none far from the host, where the real borders
+#: show the drizzle correlation alone.
+GRADIENT_MAX_EXCESS = 4.0
+#: [tuned] The fitted noise model (calibration "noise_model") describes
+#: the real borders, sources and all; the mock's own field sources,
+#: neighbours and background slopes correlate its borders too (lag 1
+#: +0.03, lag 2 +0.03 where the host is faint, measured with the noise
+#: model alone), so the drizzle correlation is scaled by this and this
+#: much is taken off every smooth share.
+DRIZZLE_LAG1_KEPT = 0.88
+SMOOTH_SHARE_FROM_SOURCES = 0.04
+#: [tuned] Share of the smooth noise common to g and z: the host's
+#: fluctuations are the same light in both bands. With it the g-z
+#: correlation of border pixels follows the real one with the noise
+#: excess (0.3 at excess 1-2, 0.5-0.65 above 4).
+SMOOTH_NOISE_COMMON = 0.8
 #: With the realism critic, this many galaxies' worth of sources are
 #: rendered for each galaxy and the critic's weighted sample kept.
 CRITIC_OVERSAMPLE = 6
@@ -156,16 +165,31 @@ def survey_counts(*, scale=1.0):
     return out
 
 
-def _noise_kernels(cluster, calib):
-    """The noise kernel of each band of a cluster, from the fitted noise model."""
-    key = (cluster, json.dumps(calib["clusters"][cluster]["noise_model"], sort_keys=True))
-    if key not in _KERNELS:
-        _KERNELS[key] = [noise_kernel(m["lag1"], SMOOTH_NOISE_KEPT * m["smooth_share"], m["smooth_scale_px"])
-                         for m in calib["clusters"][cluster]["noise_model"]]
-    return _KERNELS[key]
+def _by_excess(excess, table, key):
+    """A calibration curve (``excess_median`` -> ``key``) read at each cut-out's noise excess."""
+    return np.interp(np.log1p(np.clip(excess, -0.9, None)), np.log1p(table["excess_median"]), table[key])
 
 
-_KERNELS = {}
+def _background_models(plan, sigma, calib):
+    """Noise model and background residual of each cut-out, from its noise excess.
+
+    Returns the per-band ``(lag1, smooth share of each cut-out, smooth
+    scale)`` for :func:`._render.add_noise`, the mean and spread of the
+    background residual over the noise, (n, 2) each, and the excess, (n, 2). Both follow the real
+    cut-outs' trends with the noise excess over the galaxy's quietest
+    cut-outs (the host's light, its fluctuations and what its subtraction
+    left; calibration ``noise_model`` and ``offset_by_excess``).
+    """
+    cl = calib["clusters"][plan.cluster]
+    base = _noise_quantiles(plan.galaxy, plan.cluster, calib)[:, 2]  # 10th percentile
+    excess = noise_excess(sigma, base[None, :])
+    noise = [(m["lag1"] * DRIZZLE_LAG1_KEPT,
+              np.clip(_by_excess(excess[:, b], m, "smooth_share") - SMOOTH_SHARE_FROM_SOURCES, 0.0, None),
+              m["smooth_scale_px"])
+             for b, m in enumerate(cl["noise_model"])]
+    mean = np.stack([_by_excess(excess[:, b], t, "mean") for b, t in enumerate(cl["offset_by_excess"])], 1)
+    std = np.stack([_by_excess(excess[:, b], t, "std") for b, t in enumerate(cl["offset_by_excess"])], 1)
+    return noise, mean, std, excess
 
 
 def _galaxy_rng(seed, index):
@@ -327,11 +351,17 @@ def _render_sources(plan, src, rng, calib, *, progress=None):
     # The real border median (over the noise) includes the wings of the
     # source and its neighbours' light; the mock makes those itself, so only
     # what they leave unexplained is added as a residual background.
-    ratio_mean = np.asarray(cl["offset_over_sigma_mean"]) - np.asarray(BACKGROUND_FROM_SOURCES[0])
-    ratio_std = np.asarray(cl["offset_over_sigma_std"]) * np.asarray(BACKGROUND_FROM_SOURCES[1])
+    # the excess as the real one was measured: from the noise the border shows
+    noise_models, ratio_mean, ratio_std, excess = _background_models(plan, src["sigma"] * np.asarray(NOISE_MAD_CORRECTION),
+                                                             calib)
+    ratio_mean = ratio_mean - np.asarray(BACKGROUND_FROM_SOURCES[0])
+    ratio_std = ratio_std * np.asarray(BACKGROUND_FROM_SOURCES[1])
     offset = src["sigma"] * (ratio_mean + ratio_std * rng.standard_normal((n, 2)))
-    gradient = src["sigma"][:, :, None] * GRADIENT * rng.standard_normal((n, 2, 2))
-    cut = add_noise(model, src["sigma"] * np.asarray(NOISE_MAD_CORRECTION), exposure, _noise_kernels(plan.cluster, calib), offset, gradient, rng)
+    # a slope where the host's light is (its residual), none far from it
+    slope = GRADIENT * np.sqrt(np.clip(excess, 0.0, GRADIENT_MAX_EXCESS))
+    gradient = (src["sigma"] * slope)[:, :, None] * rng.standard_normal((n, 2, 2))
+    cut = add_noise(model, src["sigma"] * np.asarray(NOISE_MAD_CORRECTION), exposure, noise_models,
+                    offset, gradient, rng, common_share=SMOOTH_NOISE_COMMON)
     cut = add_defects(cut, src["sigma"], rng)
     cut = apply_nan_regions(cut, rng, probability=cl["nan_fraction_of_cutouts"],
                             fraction_quantiles=cl["nan_pixel_fraction_quantiles"], angle=plan.angle)
