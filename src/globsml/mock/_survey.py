@@ -54,13 +54,18 @@ __all__ = ["make_mock_survey", "survey_counts", "make_galaxy", "MARKER"]
 MARKER = ".globsml-mock.json"
 MIN_SOURCES = 5  # per galaxy, whatever the scale
 #: [tuned] How much of the real cut-outs' border median (in units of the
-#: noise, per band g, z; calibration "offset_by_excess") the mock's own
-#: light (wings, neighbours, field sources) already makes, and the share
-#: of the real spread left to add (per band): measured by comparing border
-#: medians of mock and real cut-outs of the same galaxies in bins of the
-#: noise excess (with nothing added the mock's were 0.1-0.2 above the
-#: real in every bin, and as wide where the host is faint).
-BACKGROUND_FROM_SOURCES = ((0.10, 0.12), (0.3, 0.3))
+#: noise; calibration "offset_by_excess") the mock's own light (wings,
+#: neighbours, field sources) and its smooth noise already make, per band
+#: (g, z) at these noise excesses: measured by comparing border medians of
+#: mock and real cut-outs of the same galaxies in bins of the measured
+#: excess. With nothing taken off, the mock's were 0.1-0.15 above the real
+#: where the host is faint and up to 0.55 above at excess 3-10, where the
+#: smooth noise and the background slope are strongest.
+BACKGROUND_FROM_SOURCES_EXCESS = (0.0, 0.7, 1.3, 2.7, 5.4, 18.0)
+BACKGROUND_FROM_SOURCES = ((0.11, 0.11, 0.12, 0.28, 0.55, 0.28), (0.12, 0.135, 0.14, 0.30, 0.52, 0.42))
+#: Share of the real border medians' spread left to add (g, z): the mock's
+#: own light and noise make the rest.
+BACKGROUND_SPREAD_ADDED = (0.3, 0.3)
 #: [tuned] The calibrated noise is the robust sigma of the real borders;
 #: the noise drawn is scaled by this (g, z) so that the border noise the
 #: segmentation measures (features.background_stats, 3-px border, over all
@@ -354,8 +359,10 @@ def _render_sources(plan, src, rng, calib, *, progress=None):
     # the excess as the real one was measured: from the noise the border shows
     noise_models, ratio_mean, ratio_std, excess = _background_models(plan, src["sigma"] * np.asarray(NOISE_MAD_CORRECTION),
                                                              calib)
-    ratio_mean = ratio_mean - np.asarray(BACKGROUND_FROM_SOURCES[0])
-    ratio_std = ratio_std * np.asarray(BACKGROUND_FROM_SOURCES[1])
+    ratio_mean = ratio_mean - np.stack([
+        np.interp(np.log1p(np.clip(excess[:, b], 0.0, None)), np.log1p(BACKGROUND_FROM_SOURCES_EXCESS), made)
+        for b, made in enumerate(BACKGROUND_FROM_SOURCES)], 1)
+    ratio_std = ratio_std * np.asarray(BACKGROUND_SPREAD_ADDED)
     offset = src["sigma"] * (ratio_mean + ratio_std * rng.standard_normal((n, 2)))
     # a slope where the host's light is (its residual), none far from it
     slope = GRADIENT * np.sqrt(np.clip(excess, 0.0, GRADIENT_MAX_EXCESS))
