@@ -362,7 +362,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     from globsml.data import ZERO_POINTS, cluster_of, image_files, read_cutouts
-    from globsml.mock._calibration import noise_excess
+    from globsml.mock._calibration import NOISE_QUANTILE_LEVELS, noise_excess
 
     files = image_files(Path(args.data) / "ImageData")
     if not files:
@@ -383,10 +383,11 @@ def main(argv=None):
         sig = robust_sigma(border)  # (n, 2)
         med = np.nanmedian(border, axis=-1)
         good = np.isfinite(sig).all(axis=1)
-        noise[galaxy] = [np.quantile(sig[good, b], QUANTILES).tolist() for b in range(2)]
+        noise[galaxy] = [np.quantile(sig[good, b], NOISE_QUANTILE_LEVELS).tolist() for b in range(2)]
+        quietest = np.quantile(sig[good], 0.10, axis=0)  # the excess's base, as the mock reads it
         acc["offset"].append(med[good])
         acc["sigma"].append(sig[good])
-        acc["all_excess"].append(noise_excess(sig[good], np.asarray(noise[galaxy])[:, 2]))
+        acc["all_excess"].append(noise_excess(sig[good], quietest))
         isnan = np.isnan(frames)
         acc["nan_any"].append(isnan.any(axis=(1, 2, 3)))
         frac = isnan.mean(axis=(1, 2, 3))
@@ -396,7 +397,7 @@ def main(argv=None):
         pick = np.flatnonzero(~isnan.any(axis=(1, 2, 3)) & good)
         pick = np.sort(np.random.default_rng(len(noise)).permutation(pick)[: args.noise_cutouts_per_galaxy])
         acc["noise"].append(frames[pick])
-        acc["excess"].append(noise_excess(sig[pick], np.asarray(noise[galaxy])[:, 2]))
+        acc["excess"].append(noise_excess(sig[pick], quietest))
         acc["peaks"].append(border_peaks(frames))
         f1, f3 = photometry(frames)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -447,7 +448,7 @@ def main(argv=None):
             "noise_corr": np.median(corr, axis=0).tolist(),
             "nan_fraction_of_cutouts": float(nan_any.mean()),
             "nan_pixel_fraction_quantiles": q(acc["nan_frac"]),
-            "sigma_quantiles": [np.quantile(sigma[:, b], QUANTILES).tolist() for b in range(2)],
+            "sigma_quantiles": [np.quantile(sigma[:, b], NOISE_QUANTILE_LEVELS).tolist() for b in range(2)],
             "m3_g_quantiles": q(acc["m3_g"]),
             "m3_z_quantiles": q(acc["m3_z"]),
             "colour_quantiles": q(acc["colour"]),
@@ -458,6 +459,7 @@ def main(argv=None):
         "source": "benchmarks/calibrate_mock.py on the real cut-outs of ../shared/gcdata/ImageData",
         "n_galaxies": len(files),
         "quantile_levels": QUANTILES.tolist(),
+        "noise_quantile_levels": list(NOISE_QUANTILE_LEVELS),
         "noise_sigma_quantiles": noise,
         "artefact_fraction": artefacts,
         # galaxies without real cut-outs get their cluster's median share

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from globsml import load_dataset
-from globsml.mock._calibration import calibration, noise_excess, strip_correlations
+from globsml.mock._calibration import calibration, noise_at, noise_excess, strip_correlations
+from globsml.mock._labels import CATALOGUE
 from globsml.mock._survey import _plans, make_galaxy
 
 
@@ -54,8 +55,10 @@ def test_labels_carry_catalogue_noise(galaxy):
     # ... and some contaminants (compact ones) are labelled GC
     assert (~truth & label).sum() > 0
     assert np.median(src["size_px"][~truth & label]) < np.median(src["size_px"][~truth & ~label])
-    # but the labels mostly agree with the truth
-    assert (label == truth).mean() > 0.8
+    # but the labels mostly agree with the truth, and where they do not it
+    # is mostly the catalogue's depth (this rich galaxy has many faint GCs)
+    assert (label == truth).mean() > 0.75
+    assert np.mean(src["mag_z"][missed] > CATALOGUE["depth_z"] - 0.5) > 0.8
 
 
 def test_noise_follows_the_real_cutouts(galaxy):
@@ -63,7 +66,7 @@ def test_noise_follows_the_real_cutouts(galaxy):
     border = np.concatenate([cut[:, :, :3].reshape(len(cut), 2, -1), cut[:, :, -3:].reshape(len(cut), 2, -1)], 2)
     med = np.nanmedian(border, axis=2, keepdims=True)
     sig = 1.4826 * np.nanmedian(np.abs(border - med), axis=2)
-    real = np.asarray(calibration()["noise_sigma_quantiles"][plan.galaxy])[:, 10]
+    real = noise_at((calibration()["noise_quantile_levels"], calibration()["noise_sigma_quantiles"][plan.galaxy]), 0.5)
     assert np.nanmedian(sig, axis=0) == pytest.approx(real, rel=0.25)
 
 
@@ -97,7 +100,7 @@ def test_noise_is_correlated_like_the_real_noise(galaxy):
     and rising with the host's share of the noise, as the real one does."""
     plan, _, cut = galaxy
     model = calibration()["clusters"][plan.cluster]["noise_model"]
-    base = np.asarray(calibration()["noise_sigma_quantiles"][plan.galaxy])[:, 2]
+    base = noise_at((calibration()["noise_quantile_levels"], calibration()["noise_sigma_quantiles"][plan.galaxy]), 0.1)
     border = np.concatenate([cut[:, :, :3].reshape(len(cut), 2, -1), cut[:, :, -3:].reshape(len(cut), 2, -1),
                              cut[:, :, 3:-3, :3].reshape(len(cut), 2, -1), cut[:, :, 3:-3, -3:].reshape(len(cut), 2, -1)], 2)
     med = np.nanmedian(border, axis=2, keepdims=True)

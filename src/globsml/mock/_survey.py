@@ -23,7 +23,7 @@ from ..data import (
     published_galaxies,
     write_cutouts,
 )
-from ._calibration import SURVEY, calibration, noise_excess
+from ._calibration import SURVEY, calibration, noise_at, noise_excess
 from ._critic import proposal_acceptance, proposal_model, realism_critic, weighted_choice
 from ._labels import catalogue_labels
 from ._populations import (
@@ -186,7 +186,7 @@ def _background_models(plan, sigma, calib):
     left; calibration ``noise_model`` and ``offset_by_excess``).
     """
     cl = calib["clusters"][plan.cluster]
-    base = _noise_quantiles(plan.galaxy, plan.cluster, calib)[:, 2]  # 10th percentile
+    base = noise_at(_noise_quantiles(plan.galaxy, plan.cluster, calib), 0.10)
     excess = noise_excess(sigma, base[None, :])
     noise = [(m["lag1"] * DRIZZLE_LAG1_KEPT,
               np.clip(_by_excess(excess[:, b], m, "smooth_share") - SMOOTH_SHARE_FROM_SOURCES, 0.0, None),
@@ -203,10 +203,11 @@ def _galaxy_rng(seed, index):
 
 
 def _noise_quantiles(galaxy, cluster, calib):
+    """The levels and per-band values, (2, levels), of the galaxy's cut-out noise quantiles."""
     q = calib["noise_sigma_quantiles"].get(galaxy)
     if q is None:  # no real cut-outs of this galaxy: the cluster's pooled noise
         q = calib["clusters"][cluster]["sigma_quantiles"]
-    return np.asarray(q, dtype=float)  # (2, 21)
+    return np.asarray(calib["noise_quantile_levels"], dtype=float), np.asarray(q, dtype=float)
 
 
 def _assign_noise(x, y, plan, quantiles, rng):
@@ -220,8 +221,7 @@ def _assign_noise(x, y, plan, quantiles, rng):
     rank = np.argsort(np.argsort(r, kind="stable"), kind="stable")
     u = 1.0 - (rank + 0.5) / len(r)
     u = np.clip(u + rng.normal(0, 0.03, len(r)), 0, 1)
-    levels = np.linspace(0, 1, quantiles.shape[1])
-    return np.stack([np.interp(u, levels, quantiles[b]) for b in range(2)], axis=1)
+    return noise_at(quantiles, u)
 
 
 def _draw_pool(plan, rng, quantiles, ref_sigma, *, factor=1, proposal=None):
@@ -402,7 +402,7 @@ def make_galaxy(plan, seed_rng, calib, *, critic=None, proposal=None, oversample
 
     rng = seed_rng
     quant = _noise_quantiles(plan.galaxy, plan.cluster, calib)
-    ref_sigma = np.median(np.asarray(calib["clusters"][plan.cluster]["sigma_quantiles"]), axis=1)
+    ref_sigma = noise_at((quant[0], calib["clusters"][plan.cluster]["sigma_quantiles"]), 0.5)
     batches = DETECTION_OVERSAMPLE if critic is None else max(1, int(oversample))
     pool = _draw_pool(plan, rng, quant, ref_sigma, factor=batches, proposal=proposal)
     taken = np.zeros(len(pool["x"]), bool)
