@@ -9,9 +9,10 @@ writes the derived numbers that :mod:`globsml.mock` ships:
   background residual (border median) and its spread, the lag-1
   correlation of neighbouring noise pixels (drizzling correlates them), a
   noise model fitted to the border correlations of the real cut-outs in
-  bins of the host light's share of the noise (:func:`fit_noise_model`), the share of cut-outs with border peaks above
-  3/5/10/30 sigma (:func:`border_peaks`: how busy the neighbourhood is), the
-  share of cut-outs with NaN pixels (off the detector) and how much of the
+  bins of the host light's share of the noise (:func:`fit_noise_model`),
+  the share of cut-outs with border peaks above 3/5/10/30 sigma
+  (:func:`border_peaks`: how busy the neighbourhood is), the share of
+  cut-outs with NaN pixels (off the detector) and how much of the
   frame they cover; per cluster the quantiles of m3, colour and CI of the
   real sources (targets for the population parameters).
 * ``src/globsml/mock/data/psf.npz``: the empirical PSF of each band,

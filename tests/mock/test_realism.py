@@ -6,7 +6,7 @@ import pytest
 from globsml import load_dataset
 from globsml.mock._calibration import calibration, noise_at, noise_excess, strip_correlations
 from globsml.mock._labels import CATALOGUE
-from globsml.mock._survey import _plans, make_galaxy
+from globsml.mock._survey import _noise_quantiles, _plans, make_galaxy
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_noise_follows_the_real_cutouts(galaxy):
     border = np.concatenate([cut[:, :, :3].reshape(len(cut), 2, -1), cut[:, :, -3:].reshape(len(cut), 2, -1)], 2)
     med = np.nanmedian(border, axis=2, keepdims=True)
     sig = 1.4826 * np.nanmedian(np.abs(border - med), axis=2)
-    real = noise_at((calibration()["noise_quantile_levels"], calibration()["noise_sigma_quantiles"][plan.galaxy]), 0.5)
+    real = noise_at(_noise_quantiles(plan.galaxy, plan.cluster, calibration()), 0.5)
     assert np.nanmedian(sig, axis=0) == pytest.approx(real, rel=0.25)
 
 
@@ -100,7 +100,7 @@ def test_noise_is_correlated_like_the_real_noise(galaxy):
     and rising with the host's share of the noise, as the real one does."""
     plan, _, cut = galaxy
     model = calibration()["clusters"][plan.cluster]["noise_model"]
-    base = noise_at((calibration()["noise_quantile_levels"], calibration()["noise_sigma_quantiles"][plan.galaxy]), 0.1)
+    base = noise_at(_noise_quantiles(plan.galaxy, plan.cluster, calibration()), 0.1)
     border = np.concatenate([cut[:, :, :3].reshape(len(cut), 2, -1), cut[:, :, -3:].reshape(len(cut), 2, -1),
                              cut[:, :, 3:-3, :3].reshape(len(cut), 2, -1), cut[:, :, 3:-3, -3:].reshape(len(cut), 2, -1)], 2)
     med = np.nanmedian(border, axis=2, keepdims=True)

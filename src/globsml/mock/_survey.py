@@ -170,9 +170,9 @@ def survey_counts(*, scale=1.0):
     return out
 
 
-def _by_excess(excess, table, key):
-    """A calibration curve (``excess_median`` -> ``key``) read at each cut-out's noise excess."""
-    return np.interp(np.log1p(np.clip(excess, -0.9, None)), np.log1p(table["excess_median"]), table[key])
+def _at_excess(excess, knots, values):
+    """A curve given at noise excesses ``knots`` read at each cut-out's excess (linear in log(1 + excess))."""
+    return np.interp(np.log1p(np.clip(excess, -0.9, None)), np.log1p(knots), values)
 
 
 def _background_models(plan, sigma, calib):
@@ -180,20 +180,27 @@ def _background_models(plan, sigma, calib):
 
     Returns the per-band ``(lag1, smooth share of each cut-out, smooth
     scale)`` for :func:`._render.add_noise`, the mean and spread of the
-    background residual over the noise, (n, 2) each, and the excess, (n, 2). Both follow the real
-    cut-outs' trends with the noise excess over the galaxy's quietest
-    cut-outs (the host's light, its fluctuations and what its subtraction
-    left; calibration ``noise_model`` and ``offset_by_excess``).
+    background residual to add over the noise, (n, 2) each, and the
+    excess, (n, 2). Both follow the real cut-outs' trends with the noise
+    excess over the galaxy's quietest cut-outs (the host's light, its
+    fluctuations and what its subtraction left; calibration
+    ``noise_model`` and ``offset_by_excess``), less what the mock's own
+    light and noise already make (:data:`BACKGROUND_FROM_SOURCES`).
     """
     cl = calib["clusters"][plan.cluster]
     base = noise_at(_noise_quantiles(plan.galaxy, plan.cluster, calib), 0.10)
     excess = noise_excess(sigma, base[None, :])
     noise = [(m["lag1"] * DRIZZLE_LAG1_KEPT,
-              np.clip(_by_excess(excess[:, b], m, "smooth_share") - SMOOTH_SHARE_FROM_SOURCES, 0.0, None),
+              np.clip(_at_excess(excess[:, b], m["excess_median"], m["smooth_share"]) - SMOOTH_SHARE_FROM_SOURCES,
+                      0.0, None),
               m["smooth_scale_px"])
              for b, m in enumerate(cl["noise_model"])]
-    mean = np.stack([_by_excess(excess[:, b], t, "mean") for b, t in enumerate(cl["offset_by_excess"])], 1)
-    std = np.stack([_by_excess(excess[:, b], t, "std") for b, t in enumerate(cl["offset_by_excess"])], 1)
+    real = cl["offset_by_excess"]
+    mean = np.stack([_at_excess(excess[:, b], t["excess_median"], t["mean"])
+                     - _at_excess(excess[:, b], BACKGROUND_FROM_SOURCES_EXCESS, BACKGROUND_FROM_SOURCES[b])
+                     for b, t in enumerate(real)], 1)
+    std = np.stack([_at_excess(excess[:, b], t["excess_median"], t["std"]) * BACKGROUND_SPREAD_ADDED[b]
+                    for b, t in enumerate(real)], 1)
     return noise, mean, std, excess
 
 
@@ -356,13 +363,9 @@ def _render_sources(plan, src, rng, calib, *, progress=None):
     # The real border median (over the noise) includes the wings of the
     # source and its neighbours' light; the mock makes those itself, so only
     # what they leave unexplained is added as a residual background.
-    # the excess as the real one was measured: from the noise the border shows
+    # The excess as the real one was measured: from the noise the border shows.
     noise_models, ratio_mean, ratio_std, excess = _background_models(plan, src["sigma"] * np.asarray(NOISE_MAD_CORRECTION),
-                                                             calib)
-    ratio_mean = ratio_mean - np.stack([
-        np.interp(np.log1p(np.clip(excess[:, b], 0.0, None)), np.log1p(BACKGROUND_FROM_SOURCES_EXCESS), made)
-        for b, made in enumerate(BACKGROUND_FROM_SOURCES)], 1)
-    ratio_std = ratio_std * np.asarray(BACKGROUND_SPREAD_ADDED)
+                                                                     calib)
     offset = src["sigma"] * (ratio_mean + ratio_std * rng.standard_normal((n, 2)))
     # a slope where the host's light is (its residual), none far from it
     slope = GRADIENT * np.sqrt(np.clip(excess, 0.0, GRADIENT_MAX_EXCESS))
