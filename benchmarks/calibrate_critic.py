@@ -55,7 +55,7 @@ def train_round(real, mock, *, seed=0):
     from globsml.data import FEATURES
     from globsml.mock._critic import export_classifier
 
-    X = pd.concat([real.loc[:, FEATURES], mock.loc[:, FEATURES]], ignore_index=True).to_numpy(float)
+    X = np.array(pd.concat([real.loc[:, FEATURES], mock.loc[:, FEATURES]], ignore_index=True).to_numpy(float))
     X[~np.isfinite(X)] = np.nan
     y = np.r_[np.ones(len(real)), np.zeros(len(mock))]
     # early stopping on a held-out tenth and some leaf regularisation: the

@@ -62,6 +62,16 @@ def _real_features(real_dir, galaxies, cache):
     return table
 
 
+def _mock_features(rows, cutouts):
+    """cutout_features of mock cut-outs, with the ``galaxy`` and ``ID`` of their table rows."""
+    from globsml.features import cutout_features
+
+    feats = cutout_features(cutouts)
+    feats["galaxy"] = rows["galaxy"].to_numpy()
+    feats["ID"] = rows["ID"].to_numpy()
+    return feats
+
+
 def _sample(table, per_galaxy, rng):
     idx = []
     for _, rows in table.groupby("galaxy", sort=True).indices.items():
@@ -78,7 +88,7 @@ def two_sample_features(real, mock, *, seed=0, folds=5):
 
     from globsml.data import FEATURES
 
-    X = pd.concat([real.loc[:, FEATURES], mock.loc[:, FEATURES]], ignore_index=True).to_numpy(float)
+    X = np.array(pd.concat([real.loc[:, FEATURES], mock.loc[:, FEATURES]], ignore_index=True).to_numpy(float))
     X[~np.isfinite(X)] = np.nan
     y = np.r_[np.zeros(len(real)), np.ones(len(mock))]
     groups = np.r_[real["galaxy"].to_numpy(), mock["galaxy"].to_numpy()]
@@ -241,9 +251,14 @@ def main(argv=None):
     calibrated = set(critic.galaxies) if critic is not None else set()
     held_out = [g for g in galaxies if g not in calibrated]
     real = _real_features(real_dir, galaxies, args.real_cache)
-    mock_t = mock.sources[mock.sources["galaxy"].isin(galaxies)].reset_index(drop=True)
+    mock_rows = np.flatnonzero(mock.sources["galaxy"].isin(galaxies))
+    mock_t = mock.sources.iloc[mock_rows].reset_index(drop=True)
     ri, mi = _sample(real, args.per_galaxy, rng), _sample(mock_t, args.per_galaxy, rng)
-    real_s, mock_s = real.iloc[ri].reset_index(drop=True), mock_t.iloc[mi].reset_index(drop=True)
+    real_s = real.iloc[ri].reset_index(drop=True)
+    # the mock's features measured on its cut-outs exactly as the real ones
+    # are (no extinction correction: the real galaxies' E(B-V) is not known
+    # here, and the mock table's magnitudes carry its own)
+    mock_s = _mock_features(mock_t.iloc[mi].reset_index(drop=True), mock.images(mock_rows[mi]))
     two = {"galaxies": len(galaxies), "held_out_galaxies": len(held_out)}
     subsets = {"all": galaxies, "held_out": held_out} if calibrated else {"all": galaxies}
     for name, gals in subsets.items():
@@ -257,7 +272,7 @@ def main(argv=None):
         rs, ms = real_s[r_sel], mock_s[m_sel]
         real_img = np.concatenate([np.asarray(read_cutouts(real_files[g], memmap=False))[
             rs.loc[rs["galaxy"] == g, "ID"].to_numpy()] for g in gals])
-        mock_img = mock.images(np.flatnonzero(mock.sources["galaxy"].isin(galaxies))[mi[m_sel]])
+        mock_img = mock.images(mock_rows[mi[m_sel]])
         groups = np.r_[np.concatenate([rs.loc[rs["galaxy"] == g, "galaxy"].to_numpy() for g in gals]),
                        ms["galaxy"].to_numpy()]
         key = "pixels" if name == "all" else f"pixels_{name}"

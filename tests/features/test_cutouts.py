@@ -4,7 +4,7 @@ import pytest
 
 from globsml import GlobsmlError
 from globsml.data import FEATURE_TABLE_COLUMNS, NON_NULL_COLUMNS, read_cutouts
-from globsml.features import cutout_features
+from globsml.features import correct_extinction, cutout_features
 
 
 def _point_sources(n=30, seed=0, flux_g=2.0, flux_z=3.0, noise=0.01):
@@ -63,6 +63,17 @@ def test_extinction_shifts_magnitudes():
     assert np.allclose(a["m3_g"] - b["m3_g"], 0.3634)
     assert np.allclose(a["m3_z"] - b["m3_z"], 0.1485)
     assert np.allclose(a["CI_g"], b["CI_g"])
+
+
+def test_correcting_extinction_afterwards_is_the_same():
+    cut = _point_sources(n=5)
+    ebv = np.array([0.0, 0.01, 0.02, 0.03, 0.1])
+    later = correct_extinction(cutout_features(cut), ebv)
+    pd.testing.assert_frame_equal(later, cutout_features(cut, ebv=ebv), check_exact=False, rtol=0, atol=1e-12)
+    with pytest.raises(GlobsmlError, match="E\\(B-V\\)"):
+        correct_extinction(cutout_features(cut), -0.1)
+    with pytest.raises(GlobsmlError, match="colour"):
+        correct_extinction(cutout_features(cut).drop(columns="colour"), 0.1)
 
 
 def test_nan_pixels_and_empty_cutouts_do_not_crash():

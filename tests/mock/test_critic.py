@@ -107,7 +107,7 @@ def test_critic_resamples_a_galaxy_towards_what_it_favours(small_plan):
     assert np.all(np.diff(src["y"]) >= 0)
     from globsml.features import cutout_features
 
-    again = cutout_features(cut[:20], galaxy=plan.galaxy, ebv=plan.ebv)
+    again = cutout_features(cut[:20], galaxy=plan.galaxy)
     np.testing.assert_allclose(again["m3_g"], feats["m3_g"][:20])
 
 

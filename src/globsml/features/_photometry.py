@@ -16,6 +16,7 @@ __all__ = [
     "APERTURE_RADII",
     "aperture_photometry",
     "circular_overlap",
+    "correct_extinction",
     "magnitudes",
     "photometric_columns",
 ]
@@ -248,3 +249,41 @@ def photometric_columns(flux_g, flux_z, *, ebv=0.0):
                      f"CI_{band}": m1 - m3, f"CI4_{band}": m1 - m4, f"CI5_{band}": m1 - m5})
     cols["colour"] = cols["m3_g"] - cols["m3_z"]
     return cols
+
+
+#: The columns of a feature table that the Galactic extinction correction
+#: changes (the concentration indices are differences within one band).
+EXTINCTION_COLUMNS = {"g": ("m3_g", "m4_g", "m5_g"), "z": ("m3_z", "m4_z", "m5_z")}
+
+
+def correct_extinction(table, ebv):
+    """A feature table measured without extinction correction, corrected for E(B-V).
+
+    ``cutout_features(c, ebv=e)`` equals ``correct_extinction(cutout_features(c), e)``:
+    the magnitudes m3/m4/m5 lose ``A_band = EXTINCTION_COEFFICIENTS[band] * ebv``
+    and the colour ``A_g - A_z``; nothing else changes.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Holds the published magnitude columns and ``colour``.
+    ebv : float or array_like
+        Galactic E(B-V), one value or one per row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A corrected copy.
+    """
+    ebv = np.asarray(ebv, dtype=float)
+    if np.any(~np.isfinite(ebv)) or np.any(ebv < 0):
+        raise GlobsmlError(f"correct_extinction: E(B-V) must be a finite non-negative number, got {ebv}")
+    missing = [c for cols in EXTINCTION_COLUMNS.values() for c in cols + ("colour",) if c not in table.columns]
+    if missing:
+        raise GlobsmlError(f"correct_extinction: the table has no column(s) {sorted(set(missing))}")
+    out = table.copy()
+    for band, cols in EXTINCTION_COLUMNS.items():
+        for c in cols:
+            out[c] = out[c].to_numpy(dtype=float) - EXTINCTION_COEFFICIENTS[band] * ebv
+    out["colour"] = out["colour"].to_numpy(dtype=float) - (EXTINCTION_COEFFICIENTS["g"] - EXTINCTION_COEFFICIENTS["z"]) * ebv
+    return out

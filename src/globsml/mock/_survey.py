@@ -399,7 +399,9 @@ def make_galaxy(plan, seed_rng, calib, *, critic=None, proposal=None, oversample
         True parameters and labels of the table's sources, in table order.
     cutouts : ndarray, (n, 2, 20, 20) float32
     features : pandas.DataFrame
-        :func:`globsml.features.cutout_features` of the cut-outs.
+        :func:`globsml.features.cutout_features` of the cut-outs, without
+        extinction correction (measured as on real cut-outs; the table's
+        magnitudes are corrected in :func:`galaxy_table`).
     """
     from ..features import cutout_features
 
@@ -412,7 +414,9 @@ def make_galaxy(plan, seed_rng, calib, *, critic=None, proposal=None, oversample
     parts = []
     for _ in range(batches):
         src, cut = _candidates(plan, pool, taken, rng, quant, calib, progress=progress)
-        parts.append((src, cut, cutout_features(cut, galaxy=plan.galaxy, ebv=plan.ebv)))
+        # measured as on the real cut-outs, whose E(B-V) the critic never
+        # knew; the extinction correction comes with the table (galaxy_table)
+        parts.append((src, cut, cutout_features(cut, galaxy=plan.galaxy)))
     src = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
     cut = np.concatenate([p[1] for p in parts])
     feats = pd.concat([p[2] for p in parts], ignore_index=True)
@@ -448,8 +452,14 @@ def _sky(plan, x, y):
 
 
 def galaxy_table(plan, src, features):
-    """The published table rows of one galaxy from the features measured on its cut-outs."""
-    table = features.copy()
+    """The published table rows of one galaxy from the features measured on its cut-outs.
+
+    The magnitudes are corrected for the galaxy's Galactic extinction
+    (``plan.ebv``), as the published table's are.
+    """
+    from ..features import correct_extinction
+
+    table = correct_extinction(features, plan.ebv)
     table["ID"] = np.arange(len(table), dtype=table["ID"].dtype)
     # cut-out coordinates -> frame coordinates: the cut-out's pixel (10, 10)
     # is the frame pixel (xi, yi)
