@@ -1,6 +1,11 @@
 """``globsml mock`` and the embedded default data set."""
 
+import os
 import shutil
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
 
 import pytest
 
@@ -41,6 +46,22 @@ def test_default_cache_is_keyed_by_the_generator(monkeypatch, tmp_path):
     assert len(first) == 8 and first == _cache.generator_digest()
     monkeypatch.setattr("globsml._version.__version__", "99.0.0")
     assert _cache.generator_digest() != first
+
+
+def test_default_cache_is_keyed_by_the_mock_code(monkeypatch, tmp_path):
+    """A code-only change of the mock's physics (same version, same data files) makes a new default mock."""
+    fake = tmp_path / "globsml"
+    shutil.copytree(Path(resources.files("globsml")), fake, ignore=shutil.ignore_patterns("__pycache__"))
+    # a copy of the package, imported in a fresh interpreter: the digest of
+    # the copy, then of the copy with one constant of the renderer changed
+    code = "from globsml.mock._cache import generator_digest; print(generator_digest())"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    run = lambda: subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,  # noqa: E731
+                                 check=True).stdout.strip()
+    before = run()
+    render = fake / "mock" / "_render.py"
+    render.write_text(render.read_text() + "\nSOME_NEW_CONSTANT = 1.0\n")
+    assert run() != before
 
 
 def test_default_data_dir_is_made_once(monkeypatch, tmp_path, capsys, small_mock):

@@ -33,18 +33,29 @@ def _env_scale():
     return scale
 
 
+#: The packages whose code makes the mock: its physics constants live in
+#: their modules, so a change there must not reuse a stale cached mock.
+GENERATOR_PACKAGES = ("globsml.mock", "globsml.features")
+
+
 def generator_digest():
-    """Eight hex digits of sha256 over the globsml version and the mock's shipped calibration files."""
+    """Eight hex digits of sha256 over the globsml version and what makes the mock.
+
+    That is the modules of :data:`GENERATOR_PACKAGES` and the mock's
+    shipped calibration files (``mock/data``).
+    """
     import hashlib
     from importlib import resources
 
     from .._version import __version__
 
     h = hashlib.sha256(__version__.encode())
-    data = resources.files(__package__).joinpath("data")
-    for name in sorted(p.name for p in data.iterdir() if p.is_file()):
-        h.update(name.encode())
-        h.update(data.joinpath(name).read_bytes())
+    parts = [(pkg, resources.files(pkg), ".py") for pkg in GENERATOR_PACKAGES]
+    parts.append(("data", resources.files(__package__).joinpath("data"), ""))
+    for label, folder, suffix in parts:
+        for name in sorted(p.name for p in folder.iterdir() if p.is_file() and p.name.endswith(suffix)):
+            h.update(f"{label}/{name}".encode())
+            h.update(folder.joinpath(name).read_bytes())
     return h.hexdigest()[:8]
 
 
@@ -53,8 +64,8 @@ def default_data_dir(*, progress=True):
 
     The first call makes the full-size mock (seed 0) into
     ``<cache>/mock-seed0-scale1-<digest>`` (:func:`cache_dir`; the digest
-    is :func:`generator_digest`, so a new calibration or release makes a
-    new mock instead of reusing an old one) and says so on
+    is :func:`generator_digest`, so a new calibration, physics or release
+    makes a new mock instead of reusing an old one) and says so on
     stderr; later calls reuse it. The environment variable
     ``GLOBSML_MOCK_SCALE`` shrinks it (tests and CI use a small one).
 
