@@ -165,11 +165,13 @@ def main(argv=None):
     parser.add_argument("--proposal-rounds", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=2, help="critic rounds on the features")
     parser.add_argument("--pixel-rounds", type=int, default=1, help="critic rounds on the pixels, after them")
+    parser.add_argument("--final-rounds", type=int, default=0,
+                        help="critic rounds on the features after the pixel rounds (what these cost the features)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--resume", action="store_true",
                         help="start from the critic and proposal in --out (and the log in --log) and add "
-                             "only --pixel-rounds image rounds")
+                             "only --pixel-rounds image rounds and --final-rounds feature rounds")
     parser.add_argument("--real-cache", default="/tmp/globsml_real_features.parquet")
     parser.add_argument("--out", default=str(ROOT / "src" / "globsml" / "mock" / "data"))
     parser.add_argument("--log", default=str(ROOT / "benchmarks" / "results" / "calibrate_critic.json"))
@@ -221,7 +223,8 @@ def main(argv=None):
     # stage B: the critic, resampling the sources drawn through the
     # proposal; rounds on the features, then (--pixel-rounds) on the pixels
     real_img = None
-    kinds = ["features"] * (0 if args.resume else args.rounds) + ["pixels"] * args.pixel_rounds
+    kinds = (["features"] * (0 if args.resume else args.rounds) + ["pixels"] * args.pixel_rounds
+             + ["features"] * args.final_rounds)
     for k in range(len(kinds) + 1):
         crit = RealismCritic(rounds, galaxies=calib) if rounds else None
         feats, _, cut = render(calib, args.seed + 1000 + step, critic=crit, proposal=prop, jobs=args.jobs)
@@ -246,9 +249,11 @@ def main(argv=None):
     RealismCritic(rounds, galaxies=calib).save(out / "critic.npz")
     if proposal:
         RealismCritic(proposal, galaxies=calib).save(out / "proposal.npz")
+    final = f" --final-rounds {args.final_rounds}" if args.final_rounds else ""
     command = ("nice python benchmarks/calibrate_critic.py " +
-               (f"--resume --pixel-rounds {args.pixel_rounds}, after: {before['command']}" if args.resume else
-                f"--proposal-rounds {args.proposal_rounds} --rounds {args.rounds} --pixel-rounds {args.pixel_rounds}"))
+               (f"--resume --pixel-rounds {args.pixel_rounds}{final}, after: {before['command']}" if args.resume else
+                f"--proposal-rounds {args.proposal_rounds} --rounds {args.rounds} "
+                f"--pixel-rounds {args.pixel_rounds}{final}"))
     Path(args.log).write_text(json.dumps({"command": command,
                                           "calibration_galaxies": calib, "steps": log}, indent=1) + "\n")
     print(f"wrote {out}/critic.npz ({len(rounds)} rounds), proposal.npz ({len(proposal)}) "

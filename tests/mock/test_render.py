@@ -138,9 +138,11 @@ def test_nan_regions_cover_straight_edges():
     assert (frac > 0.02).all() and (frac < 0.6).all()
 
 
-def test_defects_add_bad_pixels_and_spikes_at_their_rates():
-    from globsml.mock._render import DEFECTS, add_defects
+def test_defects_add_bad_pixels_and_spikes_at_their_rates(monkeypatch):
+    from globsml.mock import _render
 
+    monkeypatch.setitem(_render.DEFECTS, "residual_rate", (0.0, 0.0))
+    DEFECTS, add_defects = _render.DEFECTS, _render.add_defects
     n = 20000
     cut = np.zeros((n, 2, 20, 20))
     sigma = np.ones((n, 2))
@@ -154,6 +156,27 @@ def test_defects_add_bad_pixels_and_spikes_at_their_rates():
     assert excess > 0.5 * DEFECTS["spike_rate"][0] * n
     again = add_defects(np.zeros((n, 2, 20, 20)), sigma, np.random.default_rng(0))
     np.testing.assert_array_equal(again, cut)
+
+
+def test_cosmic_ray_residuals_are_positive_drizzled_tracks_in_one_band(monkeypatch):
+    from globsml.mock import _render
+
+    d = dict(_render.DEFECTS, tail_fraction=0.0, spike_rate=(0.0, 0.0), residual_rate=(0.5, 0.0),
+             residual_length=1, residual_sigma=(4.0, 0.0), residual_spread=0.3)
+    monkeypatch.setattr(_render, "DEFECTS", d)
+    n = 4000
+    sigma = np.full((n, 2), 2.0)
+    cut = _render.add_defects(np.zeros((n, 2, 20, 20)), sigma, np.random.default_rng(1))
+    assert (cut >= 0).all() and not cut[:, 1].any()  # the z band untouched
+    g = cut[:, 0]
+    # one hit of 4 sigma: a 3x3 patch, centre 8, edges 0.3 * 8, corners 0.09 * 8
+    hits = np.argwhere(np.isclose(g, 8.0))
+    inner = hits[(hits[:, 1] > 1) & (hits[:, 1] < 18) & (hits[:, 2] > 1) & (hits[:, 2] < 18)]
+    k, y, x = inner[0]
+    np.testing.assert_allclose(g[k, y - 1 : y + 2, x - 1 : x + 2], 8.0 * np.outer([0.3, 1, 0.3], [0.3, 1, 0.3]))
+    # about 0.5 hits per cut-out: the total light is 0.5 * 8 * 1.6^2 per cut-out, less what falls off the edge
+    per_cutout = g.sum() / n
+    assert 0.85 * 0.5 * 8 * 1.6**2 < per_cutout < 1.05 * 0.5 * 8 * 1.6**2
 
 
 def test_zshift_moves_the_z_band_only():
