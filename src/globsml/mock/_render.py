@@ -421,15 +421,9 @@ def _add_residuals(img, sigma, rate, rng):
         on = length > j
         np.add.at(deposit, (host[on], 1 + np.clip(iy[on] + j * step[on, 0], -1, CUTOUT),
                             1 + np.clip(ix[on] + j * step[on, 1], -1, CUTOUT)), amp[on] * sigma[host[on]])
-    a = d["residual_spread"]
     # drizzling spreads each hit over its neighbours: a separable [a, 1, a] kernel
-    spread = deposit.copy()
-    spread[:, :, 1:] += a * deposit[:, :, :-1]
-    spread[:, :, :-1] += a * deposit[:, :, 1:]
-    out = spread.copy()
-    out[:, 1:] += a * spread[:, :-1]
-    out[:, :-1] += a * spread[:, 1:]
-    img += out[:, 1:-1, 1:-1].astype(img.dtype)
+    a = d["residual_spread"]
+    img += _separable_field(n, np.array([a, 1.0, a]), rng, white=deposit).astype(img.dtype)
 
 
 def apply_nan_regions(cutouts, rng, *, probability, fraction_quantiles, angle):
