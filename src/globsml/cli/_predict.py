@@ -34,6 +34,9 @@ def register(subparsers):
                         help="E(B-V) for features computed from cut-outs (default: the feature code's)")
     parser.add_argument("--mc-passes", type=int, default=None, metavar="N",
                         help="MC-dropout passes of a network that averages them (published CNN: 200)")
+    parser.add_argument("--counts", action="store_true",
+                        help="print the number of GCs per galaxy: candidates above the threshold, and the "
+                             "expected number (sum of p_gc) with its 90%% interval")
     parser.add_argument("--engine", choices=("memory", "dask"), default="memory",
                         help="memory (default) or dask: partition by partition on a dask.distributed cluster")
     parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
@@ -63,6 +66,13 @@ def run(args):
     cat = predict_catalogue(bundle, data=args.data, table=args.table, images=args.images,
                             threshold=args.threshold, ebv=args.ebv, out=args.out, progress=True)
     print(f"{int(cat['is_gc'].sum())} candidates among {len(cat)} sources -> {args.out}")
+    if args.counts:
+        from ..adapt import galaxy_counts
+
+        threshold = bundle.threshold if args.threshold is None else args.threshold
+        counts = galaxy_counts(cat["p_gc"].to_numpy(), cat["galaxy"].to_numpy(), threshold=threshold)
+        print("GCs per galaxy (expected = sum of p_gc, 90% interval from the sources' own uncertainty):")
+        print(counts.reset_index().to_string(index=False, float_format=lambda v: f"{v:.1f}"))
     metrics = catalogue_metrics(cat, threshold=bundle.threshold if args.threshold is None else args.threshold)
     if metrics is not None:
         pooled = ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.pooled.items())

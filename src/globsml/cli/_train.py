@@ -28,18 +28,41 @@ def register(subparsers):
     parser.add_argument("--threshold", type=float, default=0.5,
                         help="decision threshold stored in the bundle: p_gc > X is a candidate (default 0.5)")
     parser.add_argument("--quick", action="store_true", help="the model's fast profile (fewer trees / epochs)")
+    parser.add_argument("--adapt-to", metavar="TARGET", default=None,
+                        help="unlabelled target data (a directory of <galaxy>_images.fits cut-outs, a data "
+                             "directory or a table): fit the model adapted to it (tabular models); the "
+                             "bundle records the target")
+    parser.add_argument("--adapt", metavar="METHODS", default="weights",
+                        help="with --adapt-to: comma-separated adaptations, 'weights' (importance weights "
+                             "from a domain classifier) and/or 'self-training' (the target's confident "
+                             "predictions as labels); default: weights")
+    parser.add_argument("--ebv", type=float, default=None,
+                        help="E(B-V) for features measured on the target's cut-outs (default: the feature code's)")
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args):
     """Train, save and print the validation metrics."""
+    from .._errors import GlobsmlError
+    from ..adapt import ADAPTATIONS
     from ..inference import train_bundle
 
+    adaptation = tuple(m.strip() for m in args.adapt.split(",") if m.strip())
+    unknown = sorted(set(adaptation) - set(ADAPTATIONS))
+    if unknown or not adaptation:
+        raise GlobsmlError(f"--adapt: unknown adaptation {', '.join(unknown) or '(none given)'}; "
+                           f"known: {', '.join(ADAPTATIONS)}")
     bundle = train_bundle(args.data, args.model, setup=args.setup, seed=args.seed, out=args.out,
-                          threshold=args.threshold, quick=args.quick, progress=True)
+                          threshold=args.threshold, quick=args.quick, progress=True,
+                          adapt_to=args.adapt_to, adaptation=adaptation, ebv=args.ebv)
     pooled = bundle.metrics.get("pooled", {})
     shown = ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in pooled.items())
     print(f"metrics on the test part of {bundle.training['setup']}: {shown}")
+    adapted = bundle.training.get("adaptation")
+    if adapted:
+        auc = adapted.get("domain_auc")
+        print(f"adapted to {adapted['target']} ({adapted['n_target']} sources, {adapted['galaxies']} galaxies) by "
+              f"{', '.join(adapted['methods'])}" + (f"; domain classifier ROC AUC {auc:.3f}" if auc is not None else ""))
     print(f"bundle written to {bundle.path}")
     return 0

@@ -149,8 +149,14 @@ def _predict_dataset(bundle, ds, *, ebv=None, progress=False):
             rows = np.flatnonzero(galaxies == galaxy)
             p[rows] = bundle.predict_proba(ds.images(rows))
         return ds.sources, p
+    sources = dataset_features(ds, ebv=ebv, progress=progress)
+    return sources, bundle.predict_proba(sources)
+
+
+def dataset_features(ds, *, ebv=None, progress=False):
+    """The sources of a data set with their features: the table's, or measured on the cut-outs."""
     if ds.has_table:
-        return ds.sources, bundle.predict_proba(ds.sources)
+        return ds.sources
     if not ds.has_images:
         raise GlobsmlError(f"{ds.name or 'data'}: holds neither features nor cut-outs")
     # Cut-outs alone: compute the features first, galaxy by galaxy.
@@ -162,8 +168,7 @@ def _predict_dataset(bundle, ds, *, ebv=None, progress=False):
         gal_ebv = ebv.get(galaxy) if isinstance(ebv, dict) else ebv
         feats = features_from_cutouts(ds.images(rows), galaxy=galaxy, ids=ids, ebv=gal_ebv)
         parts.append(_with_input_columns(feats, ds.sources.iloc[rows]))
-    sources = pd.concat(parts, ignore_index=True)
-    return sources, bundle.predict_proba(sources)
+    return pd.concat(parts, ignore_index=True)
 
 
 def _progress(items, progress, desc):

@@ -80,8 +80,16 @@ def _inputs(ds, rows, kind):
     return ds.features().iloc[rows]
 
 
+def _target_features(adapt_to, *, ebv=None, progress=False):
+    """Features of the unlabelled target: its table's, or measured on its cut-outs."""
+    from ._predict import dataset_features
+
+    ds = adapt_to if isinstance(adapt_to, GCDataset) else load_dataset(adapt_to)
+    return dataset_features(ds, ebv=ebv, progress=progress), ds
+
+
 def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=False, params=None,
-                 progress=False):
+                 progress=False, adapt_to=None, adaptation=("weights",), ebv=None):
     """Fit a registered model under a set-up, validate it, and save a bundle.
 
     Parameters
@@ -113,6 +121,16 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=F
         Overrides of the model's defaults.
     progress : bool
         Show progress (forwarded to image prediction).
+    adapt_to : str, Path or GCDataset, optional
+        Unlabelled target data (a directory of cut-outs, a data directory or
+        a table): the model is fitted adapted to it
+        (:func:`globsml.adapt.adapt_fit`) and the bundle records what it was
+        adapted to (``bundle.training["adaptation"]``). Tabular models only.
+    adaptation : sequence of str
+        The adaptations (:data:`globsml.adapt.ADAPTATIONS`): ``"weights"``,
+        ``"self-training"``.
+    ebv : float, optional
+        E(B-V) for features measured on the target's cut-outs.
 
     Returns
     -------
@@ -136,7 +154,17 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=F
     y = ds.y
     if len(np.unique(y[train])) < 2:
         raise GlobsmlError(f"{ds.name or 'data'}: the training part of {setup!r} holds only one class")
-    if not getattr(estimator, "pretrained", False):  # published networks are only validated
+    adapted = None
+    if adapt_to is not None:
+        from ..adapt import adapt_fit
+
+        if spec.input != "features" or getattr(estimator, "pretrained", False):
+            raise GlobsmlError(f"--adapt-to adapts tabular models; {model!r} is not one")
+        target, target_ds = _target_features(adapt_to, ebv=ebv, progress=progress)
+        estimator, adapted = adapt_fit(estimator, _inputs(ds, train, "features"), y[train],
+                                       target[list(FEATURES)], methods=adaptation, random_state=seed)
+        adapted.update(target=str(target_ds.name), galaxies=int(target["galaxy"].nunique()))
+    elif not getattr(estimator, "pretrained", False):  # published networks are only validated
         fit_kw = {}
         if len(val) and "eval_set" in inspect.signature(estimator.fit).parameters:
             fit_kw["eval_set"] = (_inputs(ds, val, spec.input), y[val])
@@ -162,7 +190,10 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=F
         "train": _describe(ds, train),
         "validation": _describe(ds, val),
         "test": _describe(ds, test),
+        "train_share": float(np.mean(y[train])),
     }
+    if adapted is not None:
+        bundle.training["adaptation"] = adapted
     if out is not None:
         bundle.save(out)
     return bundle

@@ -1,0 +1,390 @@
+"""Models trained without target labels, measured on the REAL cut-outs by per-galaxy GC counts.
+
+The real cut-outs in ``../shared/gcdata`` carry no per-source labels, but
+the published number of GCs of each galaxy is known. Each method is trained
+with what it is allowed in a direction (e.g. Virgo -> Fornax):
+
+- the mock survey's training cluster (labelled);
+- the training cluster's REAL cut-outs, unlabelled, with the published
+  numbers of GCs of its galaxies (label proportions) and the published CNN
+  trained on that cluster (a teacher);
+- the target cluster's REAL cut-outs, unlabelled.
+
+The target's numbers of GCs and the network trained on the target cluster
+never enter a method: they are read only by :func:`score`. Methods and
+their settings are chosen on the training cluster alone: its galaxies are
+split into folds, each fold is predicted by the method trained with the
+other folds (and the mock), and its counts are compared with the published
+ones ("train-cluster" columns). The target is reported once per method.
+
+For every method the per-galaxy count is the number of sources with
+p_gc > 0.5 ("threshold") and the sum of p_gc ("expected"); the median
+absolute relative count error and the total are reported for both.
+
+Usage::
+
+    python benchmarks/real_transfer.py --mock DIR [--real ../shared/gcdata]
+        [--direction virgo2fornax|fornax2virgo|both] [--methods a,b,...]
+
+``DIR`` is a full-size mock survey (``globsml mock DIR``). Writes
+``benchmarks/results/real_transfer.{json,md}``; the real cut-outs' features
+and the published networks' scores are cached under ``--cache``.
+"""
+
+import argparse
+import functools
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "real_transfer"
+
+#: direction -> (training cluster, target cluster, the published network trained on the training cluster)
+DIRECTIONS = {
+    "virgo2fornax": ("Virgo", "Fornax", "Virgo2Fornax--CNN"),
+    "fornax2virgo": ("Fornax", "Virgo", "Fornax2Virgo--CNN"),
+}
+#: Galactic E(B-V), the middle of each cluster's range (the per-galaxy values are not in the shared data).
+EBV = {"Virgo": 0.029, "Fornax": 0.0145}
+
+
+# -- inputs ---------------------------------------------------------------
+
+def real_sources(real_dir, cache):
+    """Features of every real cut-out, with both published networks' scores (cached)."""
+    from globsml.data import FEATURES, cluster_of, image_files, read_cutouts
+    from globsml.features import cutout_features
+    from globsml.models import load_published_cnn
+
+    cache = Path(cache)
+    file = cache / "real_sources.parquet"
+    if file.is_file():
+        return pd.read_parquet(file)
+    cache.mkdir(parents=True, exist_ok=True)
+    teachers = {name: load_published_cnn(Path(real_dir) / "published_models" / name, mc_passes=1)
+                for _, _, name in DIRECTIONS.values()}
+    parts = []
+    files = sorted(image_files(Path(real_dir) / "ImageData").items())
+    for i, (galaxy, path) in enumerate(files):
+        cutouts = read_cutouts(path, memmap=False).astype(np.float32)
+        cluster = cluster_of(galaxy)
+        table = cutout_features(cutouts, galaxy=galaxy, ebv=EBV[cluster])[["galaxy", "ID", *FEATURES]]
+        table["cluster"] = cluster
+        for name, net in teachers.items():
+            table[name] = net.predict_proba(cutouts)[:, 1]
+        parts.append(table)
+        print(f"  real cut-outs: {i + 1}/{len(files)} galaxies", flush=True)
+    out = pd.concat(parts, ignore_index=True)
+    tmp = file.with_suffix(".tmp")
+    out.to_parquet(tmp)
+    tmp.replace(file)
+    return out
+
+
+def published_counts(real_dir):
+    """Published numbers of GCs per galaxy (NaN where not printed)."""
+    table = pd.read_csv(Path(real_dir) / "galaxies.csv")
+    return table.set_index("galaxy")["n_gcs"].astype(float)
+
+
+def mock_sources(mock_dir, cluster):
+    """The mock survey's sources of one cluster: features and labels."""
+    from globsml import load_dataset
+    from globsml.data import FEATURES
+
+    ds = load_dataset(mock_dir).in_cluster(cluster)
+    X = ds.features().reset_index(drop=True)
+    return X[list(FEATURES)], ds.y
+
+
+# -- methods --------------------------------------------------------------
+#
+# Each method takes the allowed inputs and returns p_gc for the target rows:
+#   method(mock, train, counts, target, seed)
+# train: real training-cluster sources (features, galaxy, "teacher": the
+# published network trained on that cluster); counts: published numbers of
+# GCs of the train galaxies only; target: real target sources (features,
+# galaxy) without any score of a network trained on the target cluster.
+
+def _model(seed):
+    from globsml.models import make_model
+
+    return make_model("hgb", random_state=seed)
+
+
+def _features(frame):
+    from globsml.data import FEATURES
+
+    return frame[list(FEATURES)]
+
+
+def _fit_mock(mock_X, mock_y, seed, weights=None):
+    from globsml.adapt import fit_soft_labels
+
+    return fit_soft_labels(_model(seed), mock_X, mock_y.astype(float), sample_weight=weights)
+
+
+def m_mock(mock, train, counts, target, seed):
+    return _fit_mock(*mock(), seed).predict_proba(_features(target))[:, 1]
+
+
+def m_mock_weights(mock, train, counts, target, seed):
+    from globsml.adapt import domain_weights
+
+    mock_X, mock_y = mock()
+    w = domain_weights(mock_X, _features(target), random_state=seed)
+    return _fit_mock(mock_X, mock_y, seed, w).predict_proba(_features(target))[:, 1]
+
+
+def m_mock_self(mock, train, counts, target, seed):
+    from globsml.adapt import self_train
+
+    mock_X, mock_y = mock()
+    fit = self_train(_model(seed), mock_X, mock_y.astype(float), _features(target), confidence=0.9, rounds=2)
+    return fit.predict_proba(_features(target))[:, 1]
+
+
+def _proportion_fit(p_train, train, counts, seed, rounds=1):
+    """Fit on the real training cut-outs with soft labels matched to their galaxies' counts."""
+    from globsml.adapt import fit_soft_labels, labels_from_proportions
+
+    known = train["galaxy"].isin(counts.dropna().index).to_numpy()
+    X = _features(train).iloc[np.flatnonzero(known)]
+    galaxy = train["galaxy"].to_numpy()[known]
+    p = p_train[known]
+    for _ in range(rounds):
+        prior = float(np.mean(p))
+        q = labels_from_proportions(p, galaxy, counts, train_prior=prior)
+        model = fit_soft_labels(_model(seed), X, q)
+        p = model.predict_proba(X)[:, 1]
+    return model
+
+
+def m_llp(mock, train, counts, target, seed):
+    start = _fit_mock(*mock(), seed).predict_proba(_features(train))[:, 1]
+    return _proportion_fit(start, train, counts, seed).predict_proba(_features(target))[:, 1]
+
+
+def m_teacher(mock, train, counts, target, seed):
+    from globsml.adapt import fit_soft_labels
+
+    model = fit_soft_labels(_model(seed), _features(train), train["teacher"].to_numpy())
+    return model.predict_proba(_features(target))[:, 1]
+
+
+def m_teacher_llp(mock, train, counts, target, seed):
+    return _proportion_fit(train["teacher"].to_numpy(), train, counts, seed).predict_proba(_features(target))[:, 1]
+
+
+def m_network(mock, train, counts, target, seed):
+    return target["teacher"].to_numpy()
+
+
+def m_teacher_self(mock, train, counts, target, seed):
+    from globsml.adapt import self_train
+
+    fit = self_train(_model(seed), _features(train), train["teacher"].to_numpy(), _features(target),
+                     confidence=0.9, rounds=2)
+    return fit.predict_proba(_features(target))[:, 1]
+
+
+def m_teacher_weights(mock, train, counts, target, seed):
+    from globsml.adapt import domain_weights, fit_soft_labels
+
+    w = domain_weights(_features(train), _features(target), random_state=seed)
+    model = fit_soft_labels(_model(seed), _features(train), train["teacher"].to_numpy(), sample_weight=w)
+    return model.predict_proba(_features(target))[:, 1]
+
+
+@functools.lru_cache(maxsize=1)
+def _real_cutouts(real_dir):
+    """Every real cut-out, keyed by galaxy (float32, NaN -> 0 as the CNNs see them)."""
+    from globsml.data import image_files, read_cutouts
+
+    out = {}
+    for galaxy, path in sorted(image_files(Path(real_dir) / "ImageData").items()):
+        c = read_cutouts(path, memmap=False).astype(np.float32)
+        c[~np.isfinite(c)] = 0
+        out[galaxy] = c
+    return out
+
+
+def cutouts_of(frame):
+    cut = _real_cutouts(REAL_DIR[0])
+    return np.concatenate([cut[g][ids] for g, ids in frame.groupby("galaxy", sort=False)["ID"]])
+
+
+REAL_DIR = [None]
+CNN_EPOCHS = 8
+
+
+def m_cnn_student(mock, train, counts, target, seed):
+    """The published CNN's architecture trained on the real training cut-outs with the teacher's soft labels."""
+    import torch
+
+    from globsml.models._cnn import CNNNet, flip_augment
+    from globsml.models._torch import generator, predict_logits, train_binary
+
+    train = train.sort_values(["galaxy", "ID"], kind="stable")
+    x = torch.from_numpy(cutouts_of(train))
+    y = torch.from_numpy(train["teacher"].to_numpy().astype(np.float32))
+    net = CNNNet(0.05)
+    torch.manual_seed(seed)
+    train_binary(net, x, y, epochs=CNN_EPOCHS, batch_size=500, lr=1e-3, weight_decay=1e-5,
+                 gen=generator(seed), augment=flip_augment, progress=True, desc="CNN student")
+    order = target.reset_index(drop=True).sort_values(["galaxy", "ID"], kind="stable").index.to_numpy()
+    xt = torch.from_numpy(cutouts_of(target.iloc[order]))
+    p = np.empty(len(target))
+    p[order] = torch.sigmoid(predict_logits(net, xt, batch_size=4096)).numpy()
+    return p
+
+
+METHODS = {
+    "network": m_network,
+    "cnn-student": m_cnn_student,
+    "mock": m_mock,
+    "mock+weights": m_mock_weights,
+    "mock+self": m_mock_self,
+    "llp": m_llp,
+    "teacher": m_teacher,
+    "teacher+weights": m_teacher_weights,
+    "teacher+self": m_teacher_self,
+    "teacher+llp": m_teacher_llp,
+}
+#: Ensembles: the mean p_gc of their members.
+ENSEMBLES = {
+    "network|teacher": ("network", "teacher"),
+    "network|teacher+llp": ("network", "teacher+llp"),
+    "network|teacher|teacher+llp": ("network", "teacher", "teacher+llp"),
+    "cnn-student|teacher": ("cnn-student", "teacher"),
+}
+
+
+# -- measurement ----------------------------------------------------------
+
+def score(p, galaxy, truth):
+    """Per-galaxy counts against the published ones (``truth``: counts, NaN where unknown)."""
+    from globsml.adapt import galaxy_counts
+
+    counts = galaxy_counts(p, galaxy)
+    known = truth.reindex(counts.index)
+    counts = counts[known.notna()]
+    known = known[known.notna()]
+    out = {"n_galaxies": int(len(counts)), "true_total": float(known.sum())}
+    for kind, col in (("threshold", "n_candidates"), ("expected", "expected")):
+        rel = (counts[col] - known).abs() / known
+        out[kind] = {"median_abs_rel_error": float(rel.median()), "total": float(counts[col].sum()),
+                     "total_rel_error": float(counts[col].sum() / known.sum() - 1)}
+    inside = (known >= counts["low"]) & (known <= counts["high"])
+    out["interval_coverage"] = float(inside.mean())
+    return out, counts.assign(published=known)
+
+
+def with_prior_shift(p, galaxy, train_share):
+    """The probabilities moved, galaxy by galaxy, to the GC share EM estimates for it."""
+    from globsml.adapt import prior_shift_em
+
+    out = np.empty_like(p)
+    for name in np.unique(galaxy):
+        rows = galaxy == name
+        out[rows] = prior_shift_em(p[rows], train_share)[0]
+    return out
+
+
+def training_share(train, counts):
+    """GC share of the training cluster's galaxies with a published count."""
+    known = train["galaxy"].isin(counts.dropna().index)
+    return float(counts.dropna().sum() / known.sum())
+
+
+def train_cluster_folds(train, counts, n_folds, seed):
+    """Folds of the training cluster's galaxies (only galaxies with a published count are held out)."""
+    rng = np.random.default_rng(seed)
+    known = np.array(sorted(set(train["galaxy"]) & set(counts.dropna().index)))
+    rng.shuffle(known)
+    return [known[i::n_folds] for i in range(n_folds)]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mock", default=None, help="a full-size mock survey directory")
+    parser.add_argument("--real", default=str(ROOT.parent / "shared" / "gcdata"))
+    parser.add_argument("--cache", default=str(ROOT / "benchmarks" / ".cache"))
+    parser.add_argument("--direction", default="virgo2fornax", choices=[*DIRECTIONS, "both"])
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--folds", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    REAL_DIR[0] = args.real
+    real = real_sources(args.real, args.cache)
+    truth = published_counts(args.real)
+    directions = list(DIRECTIONS) if args.direction == "both" else [args.direction]
+    results = {"mock": str(args.mock), "seed": args.seed, "folds": args.folds, "runs": []}
+    for direction in directions:
+        train_cluster, target_cluster, teacher = DIRECTIONS[direction]
+        mock = functools.lru_cache(maxsize=1)(functools.partial(mock_sources, args.mock, train_cluster))
+        train = real[real["cluster"] == train_cluster].reset_index(drop=True).rename(columns={teacher: "teacher"})
+        target = real[real["cluster"] == target_cluster].reset_index(drop=True)
+        # nothing of the target cluster but its cut-outs' features and galaxy names
+        # (and the score of the published network trained on the TRAINING cluster, a teacher)
+        target = target[["galaxy", "ID", *_features(target).columns, teacher]].rename(columns={teacher: "teacher"})
+        train = train[["galaxy", "ID", *_features(train).columns, "teacher"]]
+        train_counts = truth[truth.index.isin(train["galaxy"])]
+        folds = train_cluster_folds(train, train_counts, args.folds, args.seed)
+        memo = {}
+
+        def predict(name, fold, held):
+            """p_gc of a method on held-out training galaxies (fold >= 0) or on the target (fold -1)."""
+            if (name, fold) not in memo:
+                if name in ENSEMBLES:
+                    memo[name, fold] = np.mean([predict(m, fold, held) for m in ENSEMBLES[name]], axis=0)
+                elif fold < 0:
+                    memo[name, fold] = METHODS[name](mock, train, train_counts, target, args.seed)
+                else:
+                    out = train["galaxy"].isin(held).to_numpy()
+                    memo[name, fold] = METHODS[name](mock, train[~out], train_counts.drop(held), train[out],
+                                                     args.seed)
+            return memo[name, fold]
+
+        galaxy_train = train["galaxy"].to_numpy()
+        order = np.concatenate([np.flatnonzero(np.isin(galaxy_train, held)) for held in folds])
+        for name in args.methods.split(","):
+            t0 = time.time()
+            # choice: on the training cluster, fold by fold (the held-out galaxies' counts unseen)
+            p_fold = np.concatenate([predict(name, k, held) for k, held in enumerate(folds)])
+            share_fold = np.concatenate([np.full(np.isin(galaxy_train, held).sum(),
+                                                 training_share(train[~np.isin(galaxy_train, held)],
+                                                                train_counts.drop(held)))
+                                         for held in folds])
+            galaxy_fold = galaxy_train[order]
+            # report: the target, once
+            p = predict(name, -1, None)
+            share = training_share(train, train_counts)
+            for em in (False, True):
+                pf = with_prior_shift(p_fold, galaxy_fold, share_fold[0]) if em else p_fold
+                choice, _ = score(pf, galaxy_fold, train_counts)
+                pt = with_prior_shift(p, target["galaxy"].to_numpy(), share) if em else p
+                report, per_galaxy = score(pt, target["galaxy"].to_numpy(), truth)
+                label = name + ("+em" if em else "")
+                results["runs"].append({"direction": direction, "method": label, "train_cluster": choice,
+                                        "target": report, "seconds": round(time.time() - t0, 1),
+                                        "per_galaxy": per_galaxy.reset_index().to_dict(orient="list")})
+                print(f"{direction} {label:28s} train-cluster {choice['threshold']['median_abs_rel_error']:.3f}"
+                      f"/{choice['expected']['median_abs_rel_error']:.3f}  target "
+                      f"{report['threshold']['median_abs_rel_error']:.3f}/{report['expected']['median_abs_rel_error']:.3f}"
+                      f" total {report['threshold']['total_rel_error']:+.3f}/{report['expected']['total_rel_error']:+.3f}"
+                      f"  ({time.time() - t0:.0f} s)", flush=True)
+        np.savez_compressed(Path(args.cache) / f"predictions_{direction}.npz",
+                            **{f"{k[0]}@{k[1]}": v for k, v in memo.items()})
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+    return results
+
+
+if __name__ == "__main__":
+    main()
