@@ -34,6 +34,7 @@ and the published networks' scores are cached under ``--cache``.
 import argparse
 import functools
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -200,52 +201,8 @@ def m_teacher_weights(mock, train, counts, target, seed):
     return model.predict_proba(_features(target))[:, 1]
 
 
-@functools.lru_cache(maxsize=1)
-def _real_cutouts(real_dir):
-    """Every real cut-out, keyed by galaxy (float32, NaN -> 0 as the CNNs see them)."""
-    from globsml.data import image_files, read_cutouts
-
-    out = {}
-    for galaxy, path in sorted(image_files(Path(real_dir) / "ImageData").items()):
-        c = read_cutouts(path, memmap=False).astype(np.float32)
-        c[~np.isfinite(c)] = 0
-        out[galaxy] = c
-    return out
-
-
-def cutouts_of(frame):
-    cut = _real_cutouts(REAL_DIR[0])
-    return np.concatenate([cut[g][ids] for g, ids in frame.groupby("galaxy", sort=False)["ID"]])
-
-
-REAL_DIR = [None]
-CNN_EPOCHS = 8
-
-
-def m_cnn_student(mock, train, counts, target, seed):
-    """The published CNN's architecture trained on the real training cut-outs with the teacher's soft labels."""
-    import torch
-
-    from globsml.models._cnn import CNNNet, flip_augment
-    from globsml.models._torch import generator, predict_logits, train_binary
-
-    train = train.sort_values(["galaxy", "ID"], kind="stable")
-    x = torch.from_numpy(cutouts_of(train))
-    y = torch.from_numpy(train["teacher"].to_numpy().astype(np.float32))
-    net = CNNNet(0.05)
-    torch.manual_seed(seed)
-    train_binary(net, x, y, epochs=CNN_EPOCHS, batch_size=500, lr=1e-3, weight_decay=1e-5,
-                 gen=generator(seed), augment=flip_augment, progress=True, desc="CNN student")
-    order = target.reset_index(drop=True).sort_values(["galaxy", "ID"], kind="stable").index.to_numpy()
-    xt = torch.from_numpy(cutouts_of(target.iloc[order]))
-    p = np.empty(len(target))
-    p[order] = torch.sigmoid(predict_logits(net, xt, batch_size=4096)).numpy()
-    return p
-
-
 METHODS = {
     "network": m_network,
-    "cnn-student": m_cnn_student,
     "mock": m_mock,
     "mock+weights": m_mock_weights,
     "mock+self": m_mock_self,
@@ -260,21 +217,20 @@ ENSEMBLES = {
     "network|teacher": ("network", "teacher"),
     "network|teacher+llp": ("network", "teacher+llp"),
     "network|teacher|teacher+llp": ("network", "teacher", "teacher+llp"),
-    "cnn-student|teacher": ("cnn-student", "teacher"),
 }
 
 
 # -- measurement ----------------------------------------------------------
 
-def score(p, galaxy, truth):
+def score(p, galaxy, truth, *, threshold=0.5):
     """Per-galaxy counts against the published ones (``truth``: counts, NaN where unknown)."""
     from globsml.adapt import galaxy_counts
 
-    counts = galaxy_counts(p, galaxy)
+    counts = galaxy_counts(p, galaxy, threshold=threshold)
     known = truth.reindex(counts.index)
     counts = counts[known.notna()]
     known = known[known.notna()]
-    out = {"n_galaxies": int(len(counts)), "true_total": float(known.sum())}
+    out = {"n_galaxies": int(len(counts)), "true_total": float(known.sum()), "threshold_used": float(threshold)}
     for kind, col in (("threshold", "n_candidates"), ("expected", "expected")):
         rel = (counts[col] - known).abs() / known
         out[kind] = {"median_abs_rel_error": float(rel.median()), "total": float(counts[col].sum()),
@@ -295,6 +251,16 @@ def with_prior_shift(p, galaxy, train_share):
     return out
 
 
+#: Thresholds tried by the "+t" variant, on the training cluster's folds only.
+THRESHOLDS = np.round(np.arange(0.30, 0.71, 0.02), 2)
+
+
+def count_threshold(p, galaxy, counts):
+    """The threshold whose per-galaxy counts best match the published ones (median relative error)."""
+    errors = [score(p, galaxy, counts, threshold=t)[0]["threshold"]["median_abs_rel_error"] for t in THRESHOLDS]
+    return float(THRESHOLDS[int(np.argmin(errors))])
+
+
 def training_share(train, counts):
     """GC share of the training cluster's galaxies with a published count."""
     known = train["galaxy"].isin(counts.dropna().index)
@@ -309,22 +275,78 @@ def train_cluster_folds(train, counts, n_folds, seed):
     return [known[i::n_folds] for i in range(n_folds)]
 
 
+def agreement(p, network_p):
+    """ROC AUC of p_gc against the published network's decisions (a diagnostic, not a target)."""
+    from sklearn.metrics import roc_auc_score
+
+    decided = network_p > 0.5
+    return float(roc_auc_score(decided, p)) if 0 < decided.sum() < len(decided) else float("nan")
+
+
+def published_reference(real_dir, truth):
+    """The published Virgo-trained networks' own Fornax counts, scored like the methods."""
+    table = pd.read_csv(Path(real_dir) / "published_fornax_predictions.csv").set_index("galaxy")
+    rows = {}
+    for column, label in (("cnn_virgo2fornax_predicted", "published CNN (200 MC passes)"),
+                          ("rf_virgo2fornax_predicted", "published random forest")):
+        known = truth.reindex(table.index)
+        rel = (table[column] - known).abs() / known
+        rows[label] = {"median_abs_rel_error": float(rel.median()),
+                       "total_rel_error": float(table[column].sum() / known.sum() - 1)}
+    return rows
+
+
+def write_markdown(results, path):
+    lines = ["# Models trained without target labels, on the REAL cut-outs: per-galaxy GC counts", "",
+             f"Command: `{results['command']}` (seed {results['seed']}, {results['folds']} folds of the "
+             "training cluster's galaxies).", "",
+             "Median absolute relative error of the per-galaxy number of GCs against the published numbers, "
+             "counting sources with p_gc > t (*thr*) or summing p_gc (*sum*); *total* is the relative error "
+             "of the total count (thr). **train cluster**: the training cluster's galaxies, each predicted by "
+             "the method trained without them (what methods are chosen on); **target**: the other cluster, "
+             "reported once. *agree*: ROC AUC of p_gc against the training cluster's published CNN's "
+             "decisions on the target (diagnostic). Variants: *+em* moves p_gc galaxy by galaxy to the GC "
+             "share EM estimates (label shift); *+t* counts above the threshold t that fits the training "
+             "cluster's counts best.", ""]
+    for direction in dict.fromkeys(r["direction"] for r in results["runs"]):
+        train_cluster, target_cluster, _ = DIRECTIONS[direction]
+        lines += [f"## {train_cluster} -> {target_cluster}", "",
+                  f"| method | {train_cluster} thr | {train_cluster} sum | **{target_cluster} thr** | "
+                  f"{target_cluster} sum | {target_cluster} total | t | agree |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in results["runs"]:
+            if r["direction"] != direction:
+                continue
+            c, t = r["train_cluster"], r["target"]
+            lines.append(f"| {r['method']} | {c['threshold']['median_abs_rel_error']:.3f} | "
+                         f"{c['expected']['median_abs_rel_error']:.3f} | **{t['threshold']['median_abs_rel_error']:.3f}** | "
+                         f"{t['expected']['median_abs_rel_error']:.3f} | {t['threshold']['total_rel_error']:+.3f} | "
+                         f"{t['threshold_used']:.2f} | {t['agreement_auc']:.3f} |")
+        if direction == "virgo2fornax":
+            lines += ["", "Published references on the same Fornax galaxies (their own predicted counts):", ""]
+            lines += [f"- {k}: median {v['median_abs_rel_error']:.3f}, total {v['total_rel_error']:+.3f}"
+                      for k, v in results["published_reference"].items()]
+        lines.append("")
+    path.write_text("\n".join(lines) + "\n")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mock", default=None, help="a full-size mock survey directory")
     parser.add_argument("--real", default=str(ROOT.parent / "shared" / "gcdata"))
     parser.add_argument("--cache", default=str(ROOT / "benchmarks" / ".cache"))
     parser.add_argument("--direction", default="virgo2fornax", choices=[*DIRECTIONS, "both"])
-    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--methods", default=",".join([*METHODS, *ENSEMBLES]))
     parser.add_argument("--folds", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    REAL_DIR[0] = args.real
     real = real_sources(args.real, args.cache)
     truth = published_counts(args.real)
     directions = list(DIRECTIONS) if args.direction == "both" else [args.direction]
-    results = {"mock": str(args.mock), "seed": args.seed, "folds": args.folds, "runs": []}
+    results = {"command": "python benchmarks/real_transfer.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+               "mock": str(args.mock), "seed": args.seed, "folds": args.folds, "runs": [],
+               "published_reference": published_reference(args.real, truth)}
     for direction in directions:
         train_cluster, target_cluster, teacher = DIRECTIONS[direction]
         mock = functools.lru_cache(maxsize=1)(functools.partial(mock_sources, args.mock, train_cluster))
@@ -365,12 +387,18 @@ def main(argv=None):
             # report: the target, once
             p = predict(name, -1, None)
             share = training_share(train, train_counts)
-            for em in (False, True):
-                pf = with_prior_shift(p_fold, galaxy_fold, share_fold[0]) if em else p_fold
-                choice, _ = score(pf, galaxy_fold, train_counts)
-                pt = with_prior_shift(p, target["galaxy"].to_numpy(), share) if em else p
-                report, per_galaxy = score(pt, target["galaxy"].to_numpy(), truth)
-                label = name + ("+em" if em else "")
+            galaxy_target = target["galaxy"].to_numpy()
+            for variant in ("", "+em", "+t"):
+                pf, pt, t = p_fold, p, 0.5
+                if variant == "+em":
+                    pf = with_prior_shift(p_fold, galaxy_fold, share_fold[0])
+                    pt = with_prior_shift(p, galaxy_target, share)
+                elif variant == "+t":
+                    t = count_threshold(p_fold, galaxy_fold, train_counts)
+                choice, _ = score(pf, galaxy_fold, train_counts, threshold=t)
+                report, per_galaxy = score(pt, galaxy_target, truth, threshold=t)
+                report["agreement_auc"] = agreement(pt, target["teacher"].to_numpy())
+                label = name + variant
                 results["runs"].append({"direction": direction, "method": label, "train_cluster": choice,
                                         "target": report, "seconds": round(time.time() - t0, 1),
                                         "per_galaxy": per_galaxy.reset_index().to_dict(orient="list")})
@@ -378,11 +406,12 @@ def main(argv=None):
                       f"/{choice['expected']['median_abs_rel_error']:.3f}  target "
                       f"{report['threshold']['median_abs_rel_error']:.3f}/{report['expected']['median_abs_rel_error']:.3f}"
                       f" total {report['threshold']['total_rel_error']:+.3f}/{report['expected']['total_rel_error']:+.3f}"
-                      f"  ({time.time() - t0:.0f} s)", flush=True)
+                      f" t={t:.2f} ({time.time() - t0:.0f} s)", flush=True)
         np.savez_compressed(Path(args.cache) / f"predictions_{direction}.npz",
                             **{f"{k[0]}@{k[1]}": v for k, v in memo.items()})
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+    write_markdown(results, RESULTS.with_suffix(".md"))
     return results
 
 

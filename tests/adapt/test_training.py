@@ -12,7 +12,7 @@ def test_domain_weights_make_the_training_sample_look_like_the_target():
     rng = np.random.default_rng(0)
     train = rng.normal(0, 1, (4000, 2))
     target = rng.normal([1.0, 0.0], 1, (4000, 2))
-    w, auc = domain_weights(train, target, random_state=0, return_auc=True)
+    w, auc = domain_weights(train, target, random_state=0, return_auc=True, max_iter=60, n_splits=3)
     assert auc > 0.6
     assert w.mean() == pytest.approx(1)
     weighted = np.average(train[:, 0], weights=w)
@@ -32,7 +32,7 @@ def test_importance_weights_fix_a_misspecified_fit_under_covariate_shift():
     x_train, y_train = sample(0.0, 6000)
     x_target, y_target = sample(1.6, 6000)
     plain = LogisticRegression().fit(x_train, y_train)
-    w = domain_weights(x_train, x_target, random_state=0)
+    w = domain_weights(x_train, x_target, random_state=0, max_iter=60, n_splits=3)
     weighted = fit_soft_labels(LogisticRegression(), x_train, y_train, sample_weight=w)
     acc = lambda m: (m.predict(x_target) == y_target).mean()  # noqa: E731
     assert acc(weighted) > acc(plain) + 0.05
