@@ -15,10 +15,8 @@ from globsml.models import (
     GCCNNClassifier,
     GCMLPClassifier,
     GCTabNetClassifier,
-    load_checkpoint,
     make_model,
     model_spec,
-    save_checkpoint,
 )
 from globsml.models import _cnn, _torch
 
@@ -147,19 +145,6 @@ def test_mlp_bad_input(table):
         GCMLPClassifier(epochs=1).fit(X, np.zeros(len(X)))
     with pytest.raises(GlobsmlError, match="labels must be 0/1"):
         GCMLPClassifier(epochs=1).fit(X, np.full(len(X), 2))
-
-
-def test_checkpoint_file_round_trip(table, tmp_path):
-    X, y = table
-    est = GCMLPClassifier(epochs=2).fit(X, y)
-    path = save_checkpoint(tmp_path / "mlp.pt", est)
-    assert isinstance(torch.load(path, weights_only=True), dict)
-    back = load_checkpoint(path)
-    assert isinstance(back, GCMLPClassifier)
-    assert np.array_equal(back.predict_proba(X), est.predict_proba(X))
-    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(GlobsmlError, match="junk.pt"):
-        load_checkpoint(tmp_path / "junk.pt")
 
 
 # -- TabNet ------------------------------------------------------------------

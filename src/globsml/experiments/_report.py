@@ -12,7 +12,8 @@ import pandas as pd
 from .._io import atomic_path
 from ..evaluation import evaluate, metric_label, metric_names
 from ._figures import curve_figures, importance_figure, reliability_figure, summary_figure
-from ._setups import SETUPS
+from ._result import BenchmarkResult, load_runs
+from ._setups import SETUPS, setup_title
 
 __all__ = ["collect", "write_report", "results_table", "display_table", "markdown_table", "TABLE_METRICS"]
 
@@ -50,7 +51,6 @@ def collect(records, preds, *, threshold=0.5, out=None, models=None, setups=None
     -------
     BenchmarkResult
     """
-    from ._runner import BenchmarkResult
 
     models = _order([r["model"] for r in records], models or list(dict.fromkeys(r["model"] for r in records)))
     setups = _order([r["setup"] for r in records], setups or list(SETUPS))
@@ -126,7 +126,7 @@ def _fmt(mean, std, count):
 
 def display_table(table, metrics=TABLE_METRICS):
     """The results table with "mean ± std" strings and printed column names."""
-    out = pd.DataFrame({"model": table["model"], "set-up": table["setup"].map(lambda s: SETUPS.get(s, s)),
+    out = pd.DataFrame({"model": table["model"], "set-up": table["setup"].map(lambda s: setup_title(s)),
                         "runs": table["n_runs"]})
     for m in metrics:
         if f"{m}_mean" in table.columns:
@@ -250,14 +250,13 @@ def write_report(result, *, config=None):
     for setup, model in best.items():
         sub = gal_means[(gal_means["setup"] == setup) & (gal_means["model"] == model)]
         show = sub.loc[:, ["galaxy", "n_runs", *gal_cols]].rename(columns=metric_label)
-        title = f"{SETUPS.get(setup, setup)}, {model} (best AUC(FDR,TPR))"
+        title = f"{setup_title(setup)}, {model} (best AUC(FDR,TPR))"
         gal_sections.append(f"## {title}\n\n" + markdown_table(show))
         gal_html.append((title, show))
     _write_text(out / "per_galaxy.md", "# Per galaxy (mean over runs)\n\n" + "\n".join(gal_sections))
     files["per_galaxy.md"] = out / "per_galaxy.md"
 
     # Figures: summary, curves per set-up, importances.
-    from ._runner import load_runs
 
     _, preds = load_runs(out, models=models, setups=setups)
     preds = {k: v for k, v in preds.items()
@@ -274,13 +273,13 @@ def write_report(result, *, config=None):
             continue
         for kind, fig in zip(("roc", "fdr_tpr"), figs):
             path = out / f"{kind}_{setup}.png"
-            curve_imgs.append((f"{SETUPS.get(setup, setup)} {kind}", _png(fig, path)))
+            curve_imgs.append((f"{setup_title(setup)} {kind}", _png(fig, path)))
             files[path.name] = path
     for setup in setups:
         fig = reliability_figure(preds, setup, models)
         if fig is not None:
             path = out / f"calibration_{setup}.png"
-            curve_imgs.append((f"{SETUPS.get(setup, setup)} calibration", _png(fig, path)))
+            curve_imgs.append((f"{setup_title(setup)} calibration", _png(fig, path)))
             files[path.name] = path
     imps = _importances(out, runs)
     _write_csv(out / "importances.csv", imps)
@@ -303,7 +302,7 @@ def write_report(result, *, config=None):
         "<h1>globsml benchmark</h1>",
         f"<p>Data: <code>{html.escape(str(config.get('data', '')))}</code> "
         f"({config.get('n_sources', '?')} sources). Models: {html.escape(', '.join(models))}. "
-        f"Set-ups: {html.escape(', '.join(SETUPS.get(s, s) for s in setups))}. "
+        f"Set-ups: {html.escape(', '.join(setup_title(s) for s in setups))}. "
         f"All2All seeds: {config.get('seeds', '?')}; leave-galaxies-out folds: "
         f"{config.get('n_folds', '?')}; quick profile: {config.get('quick', False)}. "
         f"A source is a predicted GC when p_gc &gt; {threshold:g}; a GC is pGC &ge; 0.5.</p>",

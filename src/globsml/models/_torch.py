@@ -315,35 +315,3 @@ def check_state(state, cls):
             f"the {cls.__name__} state has format {state['format']}; this globsml reads up to "
             f"{STATE_FORMAT}: update globsml"
         )
-
-
-def save_checkpoint(path, estimator):
-    """Save a fitted estimator's exported state (state dicts + metadata), atomically.
-
-    The file loads with ``torch.load(path, weights_only=True)``; read it
-    back with :func:`load_checkpoint`.
-    """
-    from .._io import atomic_path
-
-    state = estimator._export_state()
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-    return path
-
-
-def load_checkpoint(path):
-    """Rebuild an estimator saved by :func:`save_checkpoint`."""
-    from . import _cnn, _mlp, _tabnet
-
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise GlobsmlError(f"{path}: no such checkpoint") from None
-    except Exception as exc:
-        raise GlobsmlError(f"{path}: not a globsml checkpoint ({exc})") from None
-    classes = {c.__name__: c for c in (_mlp.GCMLPClassifier, _cnn.GCCNNClassifier,
-                                       _cnn.CNNKNNClassifier, _tabnet.GCTabNetClassifier)}
-    name = state.get("class") if isinstance(state, dict) else None
-    if name not in classes:
-        raise GlobsmlError(f"{path}: not a globsml neural-network checkpoint (class {name!r})")
-    return classes[name]._from_state(state)
