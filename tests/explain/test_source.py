@@ -132,10 +132,16 @@ def test_bundle_path(data, tmp_path):
     assert expl.lime.features[0] == "colour"
     # The reference is the bundle's own training part, rebuilt from the labelled data.
     assert expl.reference_note.startswith("training data") and set(expl.reference_labels) == {0, 1}
-    from globsml.experiments import setup_runs
+    from globsml.experiments import get_setup, setup_runs
 
     (_, split), = setup_runs("virgo2fornax", data)
     assert len(expl.reference) == len(split.train)
+    # ... with the bundle's own seed: its validation rows are not in it.
+    inference.train_bundle(data, "explain-test-logistic", setup="virgo2fornax", seed=3, out=tmp_path / "seed3")
+    expl3 = explain_source(str(tmp_path / "seed3"), data, "FCC1", 6, num_samples=200)
+    split3 = get_setup("virgo2fornax").split(data, seed=3)
+    assert not np.array_equal(split3.train, split.train)
+    np.testing.assert_array_equal(expl3.reference.to_numpy(), data.features().iloc[split3.train].to_numpy())
     # Unlabelled data: LIME samples from the data's own features.
     unlabelled = globsml.GCDataset(data.sources.drop(columns="pGC"), image_files=data.image_files, name="u")
     expl = explain_source(str(path), unlabelled, "FCC1", 6, num_samples=200)
