@@ -64,11 +64,13 @@ def _plain_only(value):
 
 # -- shared machinery -------------------------------------------------------
 
-def test_tpr_fdr_edge_cases():
-    assert _torch.tpr_fdr([1, 1, 0, 0], [0.9, 0.2, 0.7, 0.1]) == (0.5, 0.5)
-    assert _torch.tpr_fdr([0, 0], [0.1, 0.2]) == (0.0, 0.0)
+def test_validation_rates_are_those_of_evaluation():
+    assert _torch.validation_rates([1, 1, 0, 0], [0.9, 0.2, 0.7, 0.1]) == (0.5, 0.5)
+    # No GC to find: TPR is undefined (NaN), as everywhere in globsml.evaluation.
+    tpr, fdr = _torch.validation_rates([0, 0], [0.1, 0.7])
+    assert np.isnan(tpr) and fdr == 1.0
     # p == 0.5 is not a GC (the published threshold is p > 0.5)
-    assert _torch.tpr_fdr([1], [0.5]) == (0.0, 0.0)
+    assert _torch.validation_rates([1], [0.5]) == (0.0, 0.0)
 
 
 def test_validation_split_is_stratified_and_seeded():
@@ -301,3 +303,18 @@ def test_cnn_training_resumes_from_its_checkpoint(images, tmp_path, monkeypatch)
     with pytest.raises(GlobsmlError, match="another training run"):
         _cnn._TRAINED.clear()
         GCCNNClassifier(**{**params, "lr": 0.01}, checkpoint_path=ckpt).fit(X, y)
+
+
+def test_validation_without_gcs_keeps_the_last_epoch():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 3, generator=gen)
+    y = (x[:, 0] > 0).float()
+    module = torch.nn.Linear(3, 1)
+    best, history = _torch.train_binary(module, x, y, x_val=x[:10], y_val=torch.zeros(10), epochs=3,
+                                        batch_size=8, lr=0.01, weight_decay=0.0, gen=gen)
+    assert best == 3 and all(np.isnan(h["val_score"]) for h in history)
+    # With GCs in the validation rows the score is TPR - FDR and picks an epoch.
+    best, history = _torch.train_binary(module, x, y, x_val=x, y_val=y, epochs=3, batch_size=8, lr=0.01,
+                                        weight_decay=0.0, gen=gen)
+    scores = [h["val_score"] for h in history]
+    assert best == 1 + int(np.argmax(scores)) and np.isfinite(scores).all()

@@ -6,6 +6,7 @@ from cycler import cycler
 from matplotlib import colors as plt_colors
 from matplotlib.figure import Figure
 
+from ..data import GC_THRESHOLD
 from ..evaluation import plot_fdr_tpr, plot_roc
 from ._setups import setup_title
 
@@ -24,7 +25,7 @@ def _pooled_curves(preds, setup, models):
     return curves
 
 
-def curve_figures(preds, setup, models, *, threshold=0.5):
+def curve_figures(preds, setup, models, *, threshold=GC_THRESHOLD):
     """ROC and TPR-versus-FDR figures of one set-up, one curve per model.
 
     Parameters

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_path
+from ..data import GC_THRESHOLD
 from ..evaluation import evaluate, metric_label, metric_names
 from ._figures import curve_figures, importance_figure, reliability_figure, summary_figure
 from ._result import BenchmarkResult, load_runs
@@ -33,7 +34,7 @@ def _order(values, preferred):
     return known + sorted(set(values) - set(known))
 
 
-def collect(records, preds, *, threshold=0.5, out=None, models=None, setups=None):
+def collect(records, preds, *, threshold=GC_THRESHOLD, out=None, models=None, setups=None):
     """Evaluate stored runs into the benchmark's tables.
 
     Parameters
@@ -229,7 +230,7 @@ def write_report(result, *, config=None):
     table, runs = result.table, result.runs
     models = list(pd.unique(table["model"]))
     setups = list(pd.unique(table["setup"]))
-    threshold = config.get("threshold", 0.5)
+    threshold = config.get("threshold", GC_THRESHOLD)
 
     display = display_table(table)
     for name, writer, arg in (("results.csv", _write_csv, table), ("runs.csv", _write_csv, runs),
@@ -305,7 +306,7 @@ def write_report(result, *, config=None):
         f"Set-ups: {html.escape(', '.join(setup_title(s) for s in setups))}. "
         f"All2All seeds: {config.get('seeds', '?')}; leave-galaxies-out folds: "
         f"{config.get('n_folds', '?')}; quick profile: {config.get('quick', False)}. "
-        f"A source is a predicted GC when p_gc &gt; {threshold:g}; a GC is pGC &ge; 0.5.</p>",
+        f"A source is a predicted GC when p_gc &gt; {threshold:g}; a GC is pGC &ge; {GC_THRESHOLD:g}.</p>",
         "<h2>Results (mean ± std over runs)</h2>", display.to_html(index=False, border=0),
         "<div class='figs'>", *(img(b, a) for a, b in images), "</div>",
         "<h2>ROC, TPR-versus-FDR and calibration curves (runs of a set-up pooled)</h2>",

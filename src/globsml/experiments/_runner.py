@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from .._errors import GlobsmlError
 from .._io import atomic_path
-from ..data import FEATURES
+from ..data import FEATURES, GC_THRESHOLD
 from ..models import final_estimator, make_model, model_names, model_spec, reusing_fits
 from ._data import resolve_dataset
 from ._report import collect, write_report
@@ -185,7 +185,7 @@ def _check_models(models, data):
 
 
 def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=False, progress=True,
-                  n_folds=LGO_FOLDS, threshold=0.5, threads=1, jobs=1, params=None, report=True,
+                  n_folds=LGO_FOLDS, threshold=GC_THRESHOLD, threads=1, jobs=1, params=None, report=True,
                   on_run_done=None):
     """Train and evaluate every model in every set-up; write tables, figures and a report.
 

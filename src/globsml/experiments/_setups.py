@@ -200,6 +200,9 @@ class Setup:
         ``make_split(data, *, seed)``: the one split of a model trained
         with ``seed`` (``globsml train``, explanations). None for a set-up
         that gives several models at once (the folds of leave-galaxies-out).
+    train_cluster : str or None
+        The cluster a Cluster2Cluster set-up trains on (the published
+        networks' training data), None for the others.
     """
 
     name: str
@@ -207,6 +210,7 @@ class Setup:
     description: str
     make_runs: Callable
     make_split: Callable = None
+    train_cluster: str = None
 
     @property
     def one_model(self):
@@ -276,9 +280,9 @@ for _setup in (
     Setup("all2all", "All2All", "all sources, random 76:4:20 train/validation/test split per seed",
           _one_run_per_seed, _all2all),
     Setup("virgo2fornax", "Virgo2Fornax", "train (95:5) on Virgo, test on Fornax", _one_run,
-          _trained_on("Virgo")),
+          _trained_on("Virgo"), train_cluster="Virgo"),
     Setup("fornax2virgo", "Fornax2Virgo", "train (95:5) on Fornax, test on Virgo", _one_run,
-          _trained_on("Fornax")),
+          _trained_on("Fornax"), train_cluster="Fornax"),
     Setup("lgo", "LeaveGalaxiesOut", "leave galaxies out: folds of whole galaxies, each tested once",
           _one_run_per_fold),
 ):

@@ -9,6 +9,7 @@ import pandas as pd
 
 from .._errors import GlobsmlError
 from .._io import atomic_path
+from ..data import GC_THRESHOLD
 from ..experiments import resolve_dataset
 
 __all__ = ["read_errors", "explain_errors", "ERRORS_FILENAME"]
@@ -120,8 +121,8 @@ def explain_errors(run_dir, data, out_dir, *, model=None, limit=None, num_sample
     n_folds = config.get("n_folds")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    # Most confident mistakes first: far from the 0.5 threshold.
-    errors = errors.assign(_conf=np.abs(errors["p_gc"].astype(float) - 0.5))
+    # Most confident mistakes first: far from the threshold.
+    errors = errors.assign(_conf=np.abs(errors["p_gc"].astype(float) - GC_THRESHOLD))
     errors = errors.sort_values(["model", "setup", "seed", "kind", "_conf"], ascending=[True, True, True, True, False])
     if limit is not None:
         errors = errors.groupby(["model", "setup", "seed", "kind"], sort=False).head(int(limit))

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from .._errors import GlobsmlError
-from ..data import FEATURES, cluster_of
-from ..experiments import LGO_FOLDS, Split, fit_on_split, get_setup, resolve_dataset
+from ..data import FEATURES, GC_THRESHOLD, cluster_of
+from ..experiments import LGO_FOLDS, SETUPS, Split, fit_on_split, get_setup, resolve_dataset
 from ..models import make_model, model_names, model_spec
 from ._image import image_attributions, torch_module
 from ._lime import LIME_KERNEL_WIDTH, lime_explain, lime_stability
@@ -32,10 +32,6 @@ __all__ = [
 #: brightness, concentration, size and shape, the quantities an astronomer
 #: selects GCs by.
 DISPLAY_FEATURES = ("colour", "m3_z", "CI_z", "semimajor_sigma_z", "eccentricity_z", "area_z")
-
-#: Set-ups whose training side is one cluster.
-_CLUSTER_SETUPS = {"virgo2fornax": "Virgo", "fornax2virgo": "Fornax"}
-
 
 class ResolvedModel(NamedTuple):
     """A fitted model ready to explain sources (what :func:`resolve_model` returns).
@@ -130,9 +126,14 @@ class Explanation:
         return f"{self.galaxy}:{self.id}"
 
     @property
+    def is_candidate(self):
+        """Whether the model calls the source a GC: ``p_gc > GC_THRESHOLD``, as the catalogue does."""
+        return bool(self.p_gc > GC_THRESHOLD)
+
+    @property
     def verdict(self):
-        """``"GC"`` or ``"not a GC"`` at p_gc >= 0.5."""
-        return "GC" if self.p_gc >= 0.5 else "not a GC"
+        """``"GC"`` or ``"not a GC"`` (see :attr:`is_candidate`)."""
+        return "GC" if self.is_candidate else "not a GC"
 
 
 def parse_source(text):
@@ -270,13 +271,10 @@ def _with_profile(note, quick, params):
     return note
 
 
-def _published_cluster(name):
-    """Training cluster of a published pre-trained model, from its name."""
-    low = name.lower()
-    for key, cluster in _CLUSTER_SETUPS.items():
-        if low.endswith(key):
-            return cluster
-    return None
+def _published_cluster(est):
+    """Training cluster of a published pre-trained network: that of its set-up."""
+    network = getattr(est, "network", None)
+    return get_setup(network).train_cluster if network in SETUPS else None
 
 
 def resolve_model(model, data, galaxy, *, training=None, setup=None, seed=0, quick=False, id=None, n_folds=None,
@@ -298,7 +296,7 @@ def resolve_model(model, data, galaxy, *, training=None, setup=None, seed=0, qui
     spec = model_spec(text)
     if spec.pretrained:
         est = make_model(text, random_state=seed, quick=quick, **(params or {}))
-        cluster = _published_cluster(text)
+        cluster = _published_cluster(est)
         ref = None
         if training is None and cluster is not None and data.labelled and data.has_table:
             sub = data.cluster == cluster
@@ -434,7 +432,7 @@ def explain_resolved(resolved, data, galaxy, id, *, seed=0, num_features=8, num_
     label = pgc = None
     if data.labelled and pd.notna(record["pGC"]):
         pgc = float(record["pGC"])
-        label = int(pgc >= 0.5)
+        label = int(pgc >= GC_THRESHOLD)  # the catalogue label rule
     cutout = data.images([row])[0] if galaxy in data.image_files else None
     features = record.reindex(list(FEATURES)).astype(float) if data.has_table else None
     expl = Explanation(
@@ -476,7 +474,7 @@ def explain_resolved(resolved, data, galaxy, id, *, seed=0, num_features=8, num_
         # reference is the data split by the model's own verdict.
         train_x = data.features()
         expl.reference = train_x
-        expl.reference_labels = (np.asarray(est.predict_proba(train_x))[:, 1] >= 0.5).astype(int)
+        expl.reference_labels = (np.asarray(est.predict_proba(train_x))[:, 1] > GC_THRESHOLD).astype(int)
         expl.reference_note = f"sources of {data.name or 'the data'}, split by this model's verdict"
     expl.lime = lime_explain(
         est, features, train_x, num_features=num_features, num_samples=num_samples,
@@ -528,5 +526,5 @@ def _galaxy_reference(expl, est, data, galaxy, *, seed=0):
     expl.reference_p_gc = p
     if feats is not None:
         expl.reference = feats.reset_index(drop=True)
-        expl.reference_labels = (p >= 0.5).astype(int)
+        expl.reference_labels = (p > GC_THRESHOLD).astype(int)
         expl.reference_note = f"other sources of {galaxy}, split by this model's verdict"

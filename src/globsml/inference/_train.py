@@ -3,7 +3,7 @@
 import numpy as np
 
 from .._errors import GlobsmlError
-from ..data import FEATURES
+from ..data import FEATURES, GC_THRESHOLD
 from ..experiments import fit_on_split, get_setup, model_inputs, resolve_dataset, training_rows
 from ..models import make_model, model_spec
 from ._bundle import Bundle
@@ -82,7 +82,7 @@ def _fit_adapted(model, ds, split, adapt_to, *, adaptation, ebv, seed, quick, pa
     return estimator, train, adapted
 
 
-def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=False, params=None,
+def train_bundle(data, model, *, setup, seed=0, out=None, threshold=GC_THRESHOLD, quick=False, params=None,
                  progress=False, adapt_to=None, adaptation=("weights",), ebv=None):
     """Fit a registered model under a set-up, validate it, and save a bundle.
 

@@ -21,6 +21,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .._errors import GlobsmlError
+from ..data import GC_THRESHOLD
+from ..evaluation import fdr, tpr
 
 __all__ = ["save_checkpoint", "load_checkpoint"]
 
@@ -32,8 +34,8 @@ class TorchClassifierMixin:
     """What the PyTorch estimators share: the published threshold and the state header."""
 
     def predict(self, X):
-        """1 where p(GC) > 0.5 (the published threshold), else 0."""
-        return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
+        """1 where p(GC) > GC_THRESHOLD (the published 0.5), else 0."""
+        return (self.predict_proba(X)[:, 1] > GC_THRESHOLD).astype(np.int64)
 
     def _state_header(self, **param_overrides):
         """The first entries of every ``_export_state``: class, layout version, parameters."""
@@ -92,20 +94,13 @@ def generator(random_state):
     return g
 
 
-def tpr_fdr(y_true, proba, threshold=0.5):
-    """True-positive rate and false-discovery rate of ``proba > threshold``.
+def validation_rates(y_true, proba):
+    """(TPR, FDR) of ``proba > GC_THRESHOLD``, as :mod:`globsml.evaluation` computes them.
 
-    An empty denominator gives 0 (no positives: TPR 0; no predicted
-    positives: FDR 0), so that a network predicting nothing scores 0.
+    TPR is NaN when the validation rows hold no GC; FDR is 0 when nothing is
+    predicted to be a GC.
     """
-    y = np.asarray(y_true).astype(bool)
-    pred = np.asarray(proba) > threshold
-    tp = np.count_nonzero(pred & y)
-    fp = np.count_nonzero(pred & ~y)
-    pos = np.count_nonzero(y)
-    tpr = tp / pos if pos else 0.0
-    fdr = fp / (tp + fp) if (tp + fp) else 0.0
-    return float(tpr), float(fdr)
+    return (tpr(y_true, proba, threshold=GC_THRESHOLD), fdr(y_true, proba, threshold=GC_THRESHOLD))
 
 
 def check_labels(y, n, what):
@@ -240,13 +235,16 @@ def train_binary(module, x, y, *, x_val=None, y_val=None, epochs, batch_size, lr
             module.eval()
             proba = torch.sigmoid(predict_logits(module, x_val, batch_size=eval_batch_size,
                                                  transform=transform)).numpy()
-            tpr, fdr = tpr_fdr(y_val_np, proba)
-            record.update(val_tpr=tpr, val_fdr=fdr, val_score=tpr - fdr)
-            # Strictly better only: ties keep the earlier (less trained) epoch.
-            if tpr - fdr > best_score:
-                best_score, best_epoch = tpr - fdr, epoch
+            val_tpr, val_fdr = validation_rates(y_val_np, proba)
+            score = val_tpr - val_fdr
+            record.update(val_tpr=val_tpr, val_fdr=val_fdr, val_score=score)
+            # Strictly better only: ties keep the earlier (less trained) epoch. Without
+            # a GC in the validation rows the score is NaN, never better: the last
+            # epoch is kept, as without validation data.
+            if score > best_score:
+                best_score, best_epoch = score, epoch
                 best_state = copy.deepcopy(module.state_dict())
-            bar.set_postfix(loss=f"{record['loss']:.4f}", score=f"{tpr - fdr:.4f}")
+            bar.set_postfix(loss=f"{record['loss']:.4f}", score=f"{score:.4f}")
         history.append(record)
         if checkpoint is not None:
             from .._io import atomic_path
