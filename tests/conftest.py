@@ -11,6 +11,13 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 SHARED = Path(os.environ.get("GLOBSML_SHARED", Path(__file__).resolve().parents[2] / "shared" / "gcdata"))
 
 
+def pytest_collection_modifyitems(items):
+    """Every test that reads the real data (through ``shared_data``) is marked ``shared``."""
+    for item in items:
+        if "shared_data" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.shared)
+
+
 @pytest.fixture
 def shared_data():
     """Path of ``../shared/gcdata``; skips the test when it is absent."""

@@ -31,8 +31,6 @@ DEFAULT_MODELS = ("logistic", "svm-linear", "svm-rbf", "knn", "1nn", "tree", "fo
 #: Every set-up: All2All, both Cluster2Cluster directions, leave-galaxies-out.
 DEFAULT_SETUPS = tuple(SETUPS)
 
-#: Columns of each run's ``predictions.csv``.
-PREDICTION_COLUMNS = ("galaxy", "ID", "cluster", "y_true", "p_gc")
 #: Bump when the meaning of a stored run changes, so old runs are recomputed.
 _RUN_FORMAT = 1
 

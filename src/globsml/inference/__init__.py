@@ -13,7 +13,7 @@
 """
 
 from ._bundle import (
-    Bundle, load_bundle, save_bundle, published_bundle, PUBLISHED_BUNDLES, BUNDLE_FORMAT,
+    Bundle, load_bundle, published_bundle, PUBLISHED_BUNDLES, BUNDLE_FORMAT,
     TRUSTED_TYPE_PREFIXES,
 )
 from ._catalogue import CATALOGUE_FORMATS, POSITION_COLUMNS, catalogue_format, write_catalogue, read_catalogue
@@ -29,7 +29,6 @@ from ._train import train_bundle
 __all__ = [
     "Bundle",
     "load_bundle",
-    "save_bundle",
     "published_bundle",
     "PUBLISHED_BUNDLES",
     "BUNDLE_FORMAT",
