@@ -251,26 +251,44 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
     setups = resolve_setups(DEFAULT_SETUPS if setups is None else setups)
     names = _check_models(models, data)
     params = _check_params(params, names)
-    y = data.y
     features = data.features() if any(model_spec(n).input == "features" for n in names) else None
-    digest = _data_digest(data, features is not None,
-                          any(model_spec(n).input == "images" for n in names))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    plan = []
-    for setup in setups:
-        for seed, split in setup_runs(setup, data, seeds=seeds, n_folds=n_folds):
-            for name in names:
-                plan.append((setup, seed, split, name))
+    plan = _plan(data, setups, names, seeds=seeds, n_folds=n_folds)
     config = {"data": data.name, "n_sources": len(data), "models": names, "setups": setups,
               "seeds": int(seeds), "n_folds": int(n_folds), "quick": bool(quick),
               "threshold": float(threshold), "params": params}
     with atomic_path(out / "config.json") as tmp:
         tmp.write_text(json.dumps(config, indent=1))
+    digest = _data_digest(data, features is not None, any(model_spec(n).input == "images" for n in names))
+    groups, keys, skipped = _runs_to_do(plan, out, digest, quick=quick, n_folds=n_folds, params=params)
+    computed = _compute(data, features, groups, total=len(plan), skipped=skipped, quick=quick, threads=threads,
+                        params=params, jobs=jobs, progress=progress, on_run_done=on_run_done)
+    records, preds = load_runs(out, models=names, setups=setups)
+    records = [r for r in records if r["key"] in keys]
+    result = collect(records, preds, threshold=threshold, out=out, models=names, setups=setups)
+    result.computed, result.skipped = computed, skipped
+    if report:
+        result.files = write_report(result, config=config)
+    return result
 
-    # The runs still to do, grouped by split: one group is one worker's task,
-    # so that models sharing a fit (cnn and cnn+kNN, forest and
-    # calibrated-forest) find it in their worker's memory.
+
+def _plan(data, setups, names, *, seeds, n_folds):
+    """Every (set-up, seed, split, model) of the benchmark, in report order."""
+    plan = []
+    for setup in setups:
+        for seed, split in setup_runs(setup, data, seeds=seeds, n_folds=n_folds):
+            for name in names:
+                plan.append((setup, seed, split, name))
+    return plan
+
+
+def _runs_to_do(plan, out, digest, *, quick, n_folds, params):
+    """The runs not finished on disk, grouped by split; the keys of every run; how many are done.
+
+    One group is one worker's task, so that models sharing a fit (cnn and
+    cnn+kNN, forest and calibrated-forest) find it in their worker's memory.
+    """
     groups, keys, skipped = {}, set(), 0
     for setup, seed, split, name in plan:
         path = run_dir(out, setup, name, seed)
@@ -280,8 +298,14 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
             skipped += 1
             continue
         groups.setdefault((setup, seed), []).append((setup, seed, split, name, path, key))
+    return groups, keys, skipped
+
+
+def _compute(data, features, groups, *, total, skipped, quick, threads, params, jobs, progress, on_run_done):
+    """Compute and store the runs of ``groups``, in this process or in worker processes; return how many."""
+    y = data.y
     computed = 0
-    bar = tqdm(total=len(plan), initial=skipped, desc="benchmark", unit="run", disable=not progress)
+    bar = tqdm(total=total, initial=skipped, desc="benchmark", unit="run", disable=not progress)
     jobs = _n_jobs(jobs, len(groups))
 
     def done(record):
@@ -294,8 +318,7 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
     if jobs == 1:
         for (setup, seed), runs in groups.items():
             bar.set_postfix_str(f"{setup_title(setup)} {seed}")
-            _run_group(data, features, y, runs, quick=quick, threads=threads, params=params,
-                       on_done=done)
+            _run_group(data, features, y, runs, quick=quick, threads=threads, params=params, on_done=done)
     else:
         bar.set_postfix_str(f"{jobs} workers")
         tasks = (delayed(_run_group)(data, features, y, runs, quick=quick, threads=threads, params=params)
@@ -304,11 +327,4 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
             for record in records:
                 done(record)
     bar.close()
-
-    records, preds = load_runs(out, models=names, setups=setups)
-    records = [r for r in records if r["key"] in keys]
-    result = collect(records, preds, threshold=threshold, out=out, models=names, setups=setups)
-    result.computed, result.skipped = computed, skipped
-    if report:
-        result.files = write_report(result, config=config)
-    return result
+    return computed

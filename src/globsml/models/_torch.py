@@ -195,70 +195,85 @@ def train_binary(module, x, y, *, x_val=None, y_val=None, epochs, batch_size, lr
     if batch_size < 1:
         raise GlobsmlError(f"batch_size must be >= 1, got {batch_size!r}")
     optimiser = torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    n = len(x)
     have_val = x_val is not None and len(x_val) > 0
-    y_val_np = None if not have_val else y_val.numpy()
-    best_score, best_epoch, best_state = -math.inf, epochs, None
+    best = {"score": -math.inf, "epoch": epochs, "state": None}
     history = []
-    first = 1
     if checkpoint is not None and Path(checkpoint).is_file():
-        saved = _read_training_checkpoint(checkpoint, run_key)
-        module.load_state_dict(saved["module"])
-        optimiser.load_state_dict(saved["optimiser"])
-        gen.set_state(saved["generator"])
-        torch.set_rng_state(saved["torch_rng"])  # dropout masks
-        best_score, best_epoch, best_state = saved["best_score"], saved["best_epoch"], saved["best_state"]
-        history = saved["history"]
-        first = len(history) + 1
+        history = _resume(checkpoint, run_key, module, optimiser, gen, best)
+    first = len(history) + 1
     bar = tqdm(range(first, epochs + 1), desc=desc, disable=not progress, leave=False,
                initial=first - 1, total=epochs)
     for epoch in bar:
-        module.train()
-        order = torch.randperm(n, generator=gen)
-        total, seen = 0.0, 0
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
-            xb, yb = x[idx], y[idx]
-            if transform is not None:
-                xb = transform(xb)
-            if augment is not None:
-                xb = augment(xb, gen)
-            optimiser.zero_grad(set_to_none=True)
-            loss = loss_fn(module(xb).reshape(-1), yb)
-            loss.backward()
-            optimiser.step()
-            total += float(loss.detach()) * len(idx)
-            seen += len(idx)
-        record = {"epoch": epoch, "loss": total / max(seen, 1)}
+        record = {"epoch": epoch, "loss": _train_epoch(module, optimiser, x, y, gen, batch_size=batch_size,
+                                                       augment=augment, transform=transform)}
         if have_val:
-            module.eval()
-            proba = torch.sigmoid(predict_logits(module, x_val, batch_size=eval_batch_size,
-                                                 transform=transform)).numpy()
-            val_tpr, val_fdr = validation_rates(y_val_np, proba)
-            score = val_tpr - val_fdr
-            record.update(val_tpr=val_tpr, val_fdr=val_fdr, val_score=score)
+            record.update(_validate(module, x_val, y_val.numpy(), batch_size=eval_batch_size, transform=transform))
             # Strictly better only: ties keep the earlier (less trained) epoch. Without
             # a GC in the validation rows the score is NaN, never better: the last
             # epoch is kept, as without validation data.
-            if score > best_score:
-                best_score, best_epoch = score, epoch
-                best_state = copy.deepcopy(module.state_dict())
-            bar.set_postfix(loss=f"{record['loss']:.4f}", score=f"{score:.4f}")
+            if record["val_score"] > best["score"]:
+                best.update(score=record["val_score"], epoch=epoch, state=copy.deepcopy(module.state_dict()))
+            bar.set_postfix(loss=f"{record['loss']:.4f}", score=f"{record['val_score']:.4f}")
         history.append(record)
         if checkpoint is not None:
-            from .._io import atomic_path
-
-            with atomic_path(checkpoint) as tmp:
-                torch.save({"run_key": run_key, "module": state_dict_plain(module),
-                            "optimiser": optimiser.state_dict(), "generator": gen.get_state(),
-                            "torch_rng": torch.get_rng_state(),
-                            "best_score": float(best_score), "best_epoch": int(best_epoch),
-                            "best_state": best_state, "history": history}, tmp)
-    if best_state is not None:
-        module.load_state_dict(best_state)
+            _write_training_checkpoint(checkpoint, run_key, module, optimiser, gen, best, history)
+    if best["state"] is not None:
+        module.load_state_dict(best["state"])
     module.eval()
-    return best_epoch, history
+    return best["epoch"], history
+
+
+def _train_epoch(module, optimiser, x, y, gen, *, batch_size, augment, transform):
+    """One pass over the shuffled training rows; the mean training loss."""
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    module.train()
+    order = torch.randperm(len(x), generator=gen)
+    total, seen = 0.0, 0
+    for start in range(0, len(x), batch_size):
+        idx = order[start:start + batch_size]
+        xb, yb = x[idx], y[idx]
+        if transform is not None:
+            xb = transform(xb)
+        if augment is not None:
+            xb = augment(xb, gen)
+        optimiser.zero_grad(set_to_none=True)
+        loss = loss_fn(module(xb).reshape(-1), yb)
+        loss.backward()
+        optimiser.step()
+        total += float(loss.detach()) * len(idx)
+        seen += len(idx)
+    return total / max(seen, 1)
+
+
+def _validate(module, x_val, y_val, *, batch_size, transform):
+    """``val_tpr``, ``val_fdr`` and ``val_score`` (TPR - FDR) of the module on the validation rows."""
+    module.eval()
+    proba = torch.sigmoid(predict_logits(module, x_val, batch_size=batch_size, transform=transform)).numpy()
+    val_tpr, val_fdr = validation_rates(y_val, proba)
+    return {"val_tpr": val_tpr, "val_fdr": val_fdr, "val_score": val_tpr - val_fdr}
+
+
+def _resume(path, run_key, module, optimiser, gen, best):
+    """Load a training checkpoint into the module, optimiser, generator and ``best``; return its history."""
+    saved = _read_training_checkpoint(path, run_key)
+    module.load_state_dict(saved["module"])
+    optimiser.load_state_dict(saved["optimiser"])
+    gen.set_state(saved["generator"])
+    torch.set_rng_state(saved["torch_rng"])  # dropout masks
+    best.update(score=saved["best_score"], epoch=saved["best_epoch"], state=saved["best_state"])
+    return saved["history"]
+
+
+def _write_training_checkpoint(path, run_key, module, optimiser, gen, best, history):
+    """The whole training state after an epoch, written atomically."""
+    from .._io import atomic_path
+
+    with atomic_path(path) as tmp:
+        torch.save({"run_key": run_key, "module": state_dict_plain(module),
+                    "optimiser": optimiser.state_dict(), "generator": gen.get_state(),
+                    "torch_rng": torch.get_rng_state(),
+                    "best_score": float(best["score"]), "best_epoch": int(best["epoch"]),
+                    "best_state": best["state"], "history": history}, tmp)
 
 
 def _read_training_checkpoint(path, run_key):
