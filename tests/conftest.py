@@ -12,10 +12,15 @@ SHARED = Path(os.environ.get("GLOBSML_SHARED", Path(__file__).resolve().parents[
 
 
 def pytest_collection_modifyitems(items):
-    """Every test that reads the real data (through ``shared_data``) is marked ``shared``."""
+    """Mark by fixture: tests that read the real data (``shared_data``) are ``shared``; tests
+    on the small mock survey (``small_mock``, rendered once per session: half a minute and
+    more) are ``slow``, so that ``-m "not slow"`` never renders it."""
     for item in items:
-        if "shared_data" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "shared_data" in fixtures:
             item.add_marker(pytest.mark.shared)
+        if "small_mock" in fixtures:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from globsml.models import (
     GCTabNetClassifier,
     make_model,
     model_spec,
+    reusing_fits,
 )
 from globsml.models import _cnn, _torch
 
@@ -221,7 +222,6 @@ def test_cnn_mc_dropout_is_seeded_and_differs_from_single_pass(fitted_cnn, image
 
 def test_cnn_training_is_deterministic_and_round_trips(fitted_cnn, images):
     X, y = images
-    _cnn._TRAINED.clear()  # train again for real, not from the cache
     again = GCCNNClassifier(epochs=4, batch_size=32, mc_passes=10, random_state=0).fit(X, y)
     assert np.array_equal(again.predict_proba(X), fitted_cnn.predict_proba(X))
     state = fitted_cnn._export_state()
@@ -285,7 +285,6 @@ def test_cnn_training_resumes_from_its_checkpoint(images, tmp_path, monkeypatch)
     X, y = images
     X, y = X[:64], y[:64]
     params = {"epochs": 3, "batch_size": 16, "mc_passes": 1}
-    _cnn._TRAINED.clear()
     full = GCCNNClassifier(**params).fit(X, y)
     ckpt = tmp_path / "cnn.ckpt"
     calls = {"n": 0}
@@ -297,19 +296,41 @@ def test_cnn_training_resumes_from_its_checkpoint(images, tmp_path, monkeypatch)
             raise KeyboardInterrupt
         return real(x, gen)
 
-    _cnn._TRAINED.clear()
     monkeypatch.setattr(_cnn, "flip_augment", interrupted)
     with pytest.raises(KeyboardInterrupt):
         GCCNNClassifier(**params, checkpoint_path=ckpt).fit(X, y)
     assert len(torch.load(ckpt, weights_only=True)["history"]) == 1
     monkeypatch.setattr(_cnn, "flip_augment", real)
-    _cnn._TRAINED.clear()
     resumed = GCCNNClassifier(**params, checkpoint_path=ckpt).fit(X, y)
     assert resumed.history_ == full.history_
     assert np.array_equal(resumed.predict_proba(X), full.predict_proba(X))
     with pytest.raises(GlobsmlError, match="another training run"):
-        _cnn._TRAINED.clear()
         GCCNNClassifier(**{**params, "lr": 0.01}, checkpoint_path=ckpt).fit(X, y)
+
+
+def test_cnn_and_cnn_knn_share_one_training_inside_reusing_fits(images, monkeypatch):
+    X, y = images
+    X, y = X[:64], y[:64]
+    calls = {"n": 0}
+    real = _torch.train_binary
+
+    def counting(*args, **kwargs):
+        calls["n"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_torch, "train_binary", counting)
+    params = {"epochs": 2, "batch_size": 16, "mc_passes": 1}
+    cnn = GCCNNClassifier(**params).fit(X, y)
+    GCCNNClassifier(**params).fit(X, y)
+    assert calls["n"] == 2  # outside the block nothing is kept
+    with reusing_fits():
+        first = GCCNNClassifier(**params).fit(X, y)
+        knn = CNNKNNClassifier(cnn_params=params).fit(X, y)
+        other = GCCNNClassifier(**{**params, "lr": 0.01}).fit(X, y)
+    assert calls["n"] == 4  # the CNN of cnn+1nn came from the first; other parameters train anew
+    assert np.array_equal(first.predict_proba(X), cnn.predict_proba(X))
+    assert np.array_equal(knn.cnn_.predict_proba(X), cnn.predict_proba(X))
+    assert first.history_ == cnn.history_ and other.history_ != cnn.history_
 
 
 def test_validation_without_gcs_keeps_the_last_epoch():

@@ -226,17 +226,28 @@ def write_report(result, *, config=None):
     """
     out = Path(result.out)
     config = dict(config or {})
-    files = {}
-    table, runs = result.table, result.runs
+    table = result.table
     models = list(pd.unique(table["model"]))
     setups = list(pd.unique(table["setup"]))
     threshold = config.get("threshold", GC_THRESHOLD)
-
     display = display_table(table)
-    for name, writer, arg in (("results.csv", _write_csv, table), ("runs.csv", _write_csv, runs),
-                              ("per_galaxy.csv", _write_csv, result.per_galaxy),
-                              ("errors.csv", _write_csv, result.errors)):
-        writer(out / name, arg)
+    files, galaxy_tables = _write_tables(result, out, display, threshold)
+    figure_files, figures = _write_figures(result, out, models, setups, threshold)
+    files.update(figure_files)
+    html_text = _report_html(result, config, display, galaxy_tables, figures, models=models, setups=setups,
+                             threshold=threshold)
+    _write_text(out / "report.html", html_text)
+    files["report.html"] = out / "report.html"
+    return files
+
+
+def _write_tables(result, out, display, threshold):
+    """The CSV and Markdown tables; their files, and the per-galaxy tables of the best models."""
+    files = {}
+    table, runs = result.table, result.runs
+    for name, frame in (("results.csv", table), ("runs.csv", runs), ("per_galaxy.csv", result.per_galaxy),
+                        ("errors.csv", result.errors)):
+        _write_csv(out / name, frame)
         files[name] = out / name
     gal_means = _galaxy_means(result.per_galaxy)
     _write_csv(out / "per_galaxy_mean.csv", gal_means)
@@ -256,9 +267,13 @@ def write_report(result, *, config=None):
         gal_html.append((title, show))
     _write_text(out / "per_galaxy.md", "# Per galaxy (mean over runs)\n\n" + "\n".join(gal_sections))
     files["per_galaxy.md"] = out / "per_galaxy.md"
+    return files, gal_html
 
-    # Figures: summary, curves per set-up, importances.
 
+def _write_figures(result, out, models, setups, threshold):
+    """Summary, curves per set-up and importances as PNG files; their files and base64 images."""
+    files = {}
+    table, runs = result.table, result.runs
     _, preds = load_runs(out, models=models, setups=setups)
     preds = {k: v for k, v in preds.items()
              if ((runs["model"] == k[0]) & (runs["setup"] == k[1]) & (runs["seed"] == k[2])).any()}
@@ -288,8 +303,13 @@ def write_report(result, *, config=None):
     imp_img = _png(importance_figure(imps.loc[:, ["model", "feature", "importance"]]),
                    out / "importance.png")
     files["importance.png"] = out / "importance.png"
+    return files, {"summary": images, "curves": curve_imgs, "importance": imp_img}
 
-    # The HTML report, self-contained.
+
+def _report_html(result, config, display, gal_html, figures, *, models, setups, threshold):
+    """The self-contained HTML report (figures embedded)."""
+    runs = result.runs
+
     def img(b64, alt):
         return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{b64}">'
 
@@ -308,12 +328,12 @@ def write_report(result, *, config=None):
         f"{config.get('n_folds', '?')}; quick profile: {config.get('quick', False)}. "
         f"A source is a predicted GC when p_gc &gt; {threshold:g}; a GC is pGC &ge; {GC_THRESHOLD:g}.</p>",
         "<h2>Results (mean ± std over runs)</h2>", display.to_html(index=False, border=0),
-        "<div class='figs'>", *(img(b, a) for a, b in images), "</div>",
+        "<div class='figs'>", *(img(b, a) for a, b in figures["summary"]), "</div>",
         "<h2>ROC, TPR-versus-FDR and calibration curves (runs of a set-up pooled)</h2>",
         "<p>Calibration: the fraction of GCs among sources in bins of p_gc; on the diagonal, "
         "p_gc means what it says.</p><div class='figs'>",
-        *(img(b, a) for a, b in curve_imgs), "</div>",
-        "<h2>Feature importances</h2>", img(imp_img, "feature importances"),
+        *(img(b, a) for a, b in figures["curves"]), "</div>",
+        "<h2>Feature importances</h2>", img(figures["importance"], "feature importances"),
         "<h2>Per galaxy, best model of each set-up (mean over runs)</h2>",
     ]
     for title, frame in gal_html:
@@ -328,6 +348,4 @@ def write_report(result, *, config=None):
               timing.to_html(index=False, border=0) if len(timing) else "<p>none</p>",
               "<h2>Configuration</h2><pre>", html.escape(json.dumps(config, indent=1)), "</pre>",
               "</body></html>"]
-    _write_text(out / "report.html", "\n".join(parts))
-    files["report.html"] = out / "report.html"
-    return files
+    return "\n".join(parts)

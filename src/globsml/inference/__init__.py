@@ -22,7 +22,6 @@ from ._detect import read_frame, detect_candidates
 from ._figures import plot_candidate_colours
 from ._predict import (
     predict_catalogue, catalogue_frame, catalogue_metrics, evaluate_predictions, metrics_summary,
-    features_from_cutouts,
 )
 from ._train import train_bundle
 
@@ -51,6 +50,5 @@ __all__ = [
     "catalogue_metrics",
     "evaluate_predictions",
     "metrics_summary",
-    "features_from_cutouts",
     "train_bundle",
 ]
