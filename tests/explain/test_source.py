@@ -177,3 +177,16 @@ def test_published_cnn_on_a_real_cutout(shared_data, monkeypatch, tmp_path):
     assert expl.features is not None and len(expl.reference) == 250  # measured on the cut-outs
     _ = save_figure(plot_explanation(expl), tmp_path / "real.png")
     assert (tmp_path / "real.png").stat().st_size > 5_000
+
+
+def test_a_source_at_the_threshold_is_no_candidate_in_the_figure_either():
+    from globsml.explain import Explanation
+
+    # The catalogue's rule is p_gc > 0.5; the explanation says the same at exactly 0.5.
+    at = Explanation(galaxy="FCC1", id=1, model_name="m", kind="features", p_gc=0.5)
+    above = Explanation(galaxy="FCC1", id=1, model_name="m", kind="features", p_gc=0.5000001)
+    assert (at.is_candidate, at.verdict) == (False, "not a GC")
+    assert (above.is_candidate, above.verdict) == (True, "GC")
+    # A user mistake is a ValueError too (scikit-learn's convention), and a GlobsmlError.
+    with pytest.raises(ValueError, match="no galaxy"):
+        find_source(globsml.GCDataset(pd.DataFrame({"galaxy": ["FCC1"], "ID": [0]})), "VCC1", 0)
