@@ -66,6 +66,8 @@ def fit_or_reuse(estimator, X, y):
         The fitted estimator: ``estimator`` itself, or the earlier identical
         fit (shared: do not fit it again).
     """
+    if _CACHE is None or not hasattr(estimator, "get_params"):
+        return estimator.fit(X, y)  # nothing to reuse, or no parameters to know a fit by
     # The parameters (nested estimators included) and the data decide a fit.
     key = fit_key(type(estimator).__qualname__, estimator.get_params(deep=True), X, y)
     return reused(key, lambda: estimator.fit(X, y))
