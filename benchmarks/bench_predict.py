@@ -171,7 +171,9 @@ def main(argv=None):
     import globsml
     from globsml._io import atomic_path
 
-    ds = globsml.load_dataset(args.data)
+    from globsml.experiments import resolve_dataset
+
+    ds = resolve_dataset(args.data)  # None: the default mock
     names = [n for n in args.models.split(",") if n]
     tables, _ = bench_tables(ds, args.rows, args.repeat, names)
     record = {

@@ -41,7 +41,7 @@ def main(argv=None):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 
-    from globsml import load_dataset
+    from globsml.experiments import resolve_dataset
     from globsml.models import make_model
     from globsml.preprocessing import complete_rows, make_preprocessor
 
@@ -50,7 +50,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
-    ds = load_dataset(args.data)
+    ds = resolve_dataset(args.data)  # None: the default mock
     X, y = ds.features(), ds.y
     keep = complete_rows(X)
     X, y = X[keep].reset_index(drop=True), y[keep]

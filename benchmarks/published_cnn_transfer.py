@@ -37,11 +37,11 @@ def main(argv=None):
     parser.add_argument("--mc-passes", type=int, default=200)
     args = parser.parse_args(argv)
 
-    from globsml import load_dataset
+    from globsml.experiments import resolve_dataset
     from globsml.evaluation import evaluate
     from globsml.models import make_model
 
-    ds = load_dataset(args.data)
+    ds = resolve_dataset(args.data)  # None: the default mock
     results = {"data": ds.name, "mc_passes": args.mc_passes, "runs": []}
     for name, cluster in RUNS:
         rows = np.flatnonzero(ds.cluster == cluster)

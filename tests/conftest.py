@@ -11,6 +11,18 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 SHARED = Path(os.environ.get("GLOBSML_SHARED", Path(__file__).resolve().parents[2] / "shared" / "gcdata"))
 
 
+def pytest_collection_modifyitems(items):
+    """Mark by fixture: tests that read the real data (``shared_data``) are ``shared``; tests
+    on the small mock survey (``small_mock``, rendered once per session: half a minute and
+    more) are ``slow``, so that ``-m "not slow"`` never renders it."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "shared_data" in fixtures:
+            item.add_marker(pytest.mark.shared)
+        if "small_mock" in fixtures:
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def shared_data():
     """Path of ``../shared/gcdata``; skips the test when it is absent."""

@@ -65,3 +65,18 @@ def test_real_ngc1427a_table_is_unlabelled(shared_data):
     assert len(ds) == 1824 and not ds.labelled
     assert set(ds.cluster) == {"Fornax"}
     assert ds.features().shape == (1824, 29)
+
+
+def test_no_path_is_a_clear_error_and_the_default_lives_above_the_mock(tmp_path, monkeypatch):
+    # The data layer never renders the mock survey behind a caller's back ...
+    with pytest.raises(GlobsmlError, match="name the data.*resolve_dataset"):
+        load_dataset()
+    # ... the experiments' resolve_dataset(None) asks the mock layer for it.
+    import globsml.mock
+    from globsml.experiments import resolve_dataset
+
+    root = _tiny(tmp_path)
+    monkeypatch.setattr(globsml.mock, "default_data_dir", lambda: root)
+    ds = resolve_dataset(None)
+    assert len(ds) == 5 and ds.name == str(root)
+    assert resolve_dataset(ds) is ds

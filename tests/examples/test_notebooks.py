@@ -1,10 +1,13 @@
 """Execute the example notebooks on a small mock, so that they never rot."""
 
+import os
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
+
+import globsml
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NOTEBOOKS = sorted(EXAMPLES.glob("*.ipynb"))
@@ -24,6 +27,9 @@ def test_notebook_runs(path, small_mock, tmp_path, monkeypatch):
     monkeypatch.setenv("GLOBSML_QUICK", "1")
     monkeypatch.setenv("GLOBSML_OUT", str(tmp_path / "out"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    # The kernel runs in tmp_path: it must import the globsml under test, not another installed one.
+    tested = str(Path(globsml.__file__).resolve().parents[1])
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (tested, os.environ.get("PYTHONPATH")) if p))
     published = Path(__file__).resolve().parents[3] / "shared" / "gcdata" / "published_models"
     if published.is_dir():  # the published CNNs, where ../shared is (CI); skipped in the notebook otherwise
         monkeypatch.setenv("GLOBSML_PUBLISHED_MODELS", str(published))

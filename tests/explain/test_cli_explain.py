@@ -47,6 +47,7 @@ def test_explain_errors_cli(synthetic_dir, tmp_path, capsys):
     assert (run / "explain" / "explain-test-logistic" / "fornax2virgo" / "seed0" / "FP_VCC1_1.png").is_file()
 
 
+@pytest.mark.slow
 def test_explain_on_the_small_mock(request, tmp_path):
     """The brief's check: the CLI on the small mock survey writes a PNG."""
     try:

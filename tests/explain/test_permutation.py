@@ -35,6 +35,8 @@ def test_same_seed_same_numbers(model_and_data):
     a = permutation_importances(model, X, y, n_repeats=2, seed=5)
     b = permutation_importances(model, X, y, n_repeats=2, seed=5)
     pd.testing.assert_frame_equal(a, b)
+    c = permutation_importances(model, X, y, n_repeats=2, seed=6)
+    assert not np.allclose(a.sort_values("feature")["importance"], c.sort_values("feature")["importance"])
 
 
 def test_bad_labels(model_and_data):

@@ -132,10 +132,16 @@ def test_bundle_path(data, tmp_path):
     assert expl.lime.features[0] == "colour"
     # The reference is the bundle's own training part, rebuilt from the labelled data.
     assert expl.reference_note.startswith("training data") and set(expl.reference_labels) == {0, 1}
-    from globsml.experiments import setup_runs
+    from globsml.experiments import get_setup, setup_runs
 
     (_, split), = setup_runs("virgo2fornax", data)
     assert len(expl.reference) == len(split.train)
+    # ... with the bundle's own seed: its validation rows are not in it.
+    inference.train_bundle(data, "explain-test-logistic", setup="virgo2fornax", seed=3, out=tmp_path / "seed3")
+    expl3 = explain_source(str(tmp_path / "seed3"), data, "FCC1", 6, num_samples=200)
+    split3 = get_setup("virgo2fornax").split(data, seed=3)
+    assert not np.array_equal(split3.train, split.train)
+    np.testing.assert_array_equal(expl3.reference.to_numpy(), data.features().iloc[split3.train].to_numpy())
     # Unlabelled data: LIME samples from the data's own features.
     unlabelled = globsml.GCDataset(data.sources.drop(columns="pGC"), image_files=data.image_files, name="u")
     expl = explain_source(str(path), unlabelled, "FCC1", 6, num_samples=200)
@@ -171,3 +177,16 @@ def test_published_cnn_on_a_real_cutout(shared_data, monkeypatch, tmp_path):
     assert expl.features is not None and len(expl.reference) == 250  # measured on the cut-outs
     _ = save_figure(plot_explanation(expl), tmp_path / "real.png")
     assert (tmp_path / "real.png").stat().st_size > 5_000
+
+
+def test_a_source_at_the_threshold_is_no_candidate_in_the_figure_either():
+    from globsml.explain import Explanation
+
+    # The catalogue's rule is p_gc > 0.5; the explanation says the same at exactly 0.5.
+    at = Explanation(galaxy="FCC1", id=1, model_name="m", kind="features", p_gc=0.5)
+    above = Explanation(galaxy="FCC1", id=1, model_name="m", kind="features", p_gc=0.5000001)
+    assert (at.is_candidate, at.verdict) == (False, "not a GC")
+    assert (above.is_candidate, above.verdict) == (True, "GC")
+    # A user mistake is a ValueError too (scikit-learn's convention), and a GlobsmlError.
+    with pytest.raises(ValueError, match="no galaxy"):
+        find_source(globsml.GCDataset(pd.DataFrame({"galaxy": ["FCC1"], "ID": [0]})), "VCC1", 0)

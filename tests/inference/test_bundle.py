@@ -204,6 +204,8 @@ def test_same_seed_same_bundle_model(tmp_path, tiny_data, tiny_table):
     b = train_bundle(tiny_data, TEST_MODEL, setup="all2all", seed=5)
     np.testing.assert_array_equal(a.predict_proba(tiny_table), b.predict_proba(tiny_table))
     assert a.metrics == b.metrics
+    c = train_bundle(tiny_data, TEST_MODEL, setup="all2all", seed=6)
+    assert not np.array_equal(a.predict_proba(tiny_table), c.predict_proba(tiny_table))
 
 
 def test_unknown_setup_is_a_clear_error(tiny_data):

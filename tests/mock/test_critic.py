@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from globsml import GlobsmlError
 from globsml.data import FEATURES
 from globsml.mock._calibration import calibration
 from globsml.mock._critic import (
@@ -158,3 +159,11 @@ def test_pixel_round_is_the_network_it_was_made_from(tmp_path):
                                rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="cut-outs"):
         back.log_ratio(table)
+
+
+def test_export_names_the_scikit_learn_layout_it_needs():
+    class NotHistGradientBoosting:
+        n_trees_per_iteration_ = 1
+
+    with pytest.raises(GlobsmlError, match="private layout of scikit-learn"):
+        export_classifier(NotHistGradientBoosting(), ["a"])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from globsml.mock._profiles import king_core_radius, sersic_profile
+from globsml.mock._profiles import king_core_radius, king_profile, sersic_profile
 from globsml.mock._render import (
     KING,
     POINT,
@@ -59,9 +59,16 @@ def test_sersic_is_normalised_and_elliptical():
     assert 0.8 < stamps[0, 0].sum() <= 1.0
 
 
-def test_king_half_light_radius():
-    rc = king_core_radius(1.0, 30.0)
-    assert 0.1 < rc < 0.5
+@pytest.mark.parametrize("r_half, concentration", [(3.0, 30.0), (2.0, 10.0), (4.0, 100.0)])
+def test_king_half_light_radius(r_half, concentration):
+    # Half the light of the rendered profile falls inside r_half (summed on a fine grid out to r_t).
+    r_tidal = concentration * king_core_radius(r_half, concentration)
+    s = np.arange(-r_tidal, r_tidal, 0.04) + 0.02
+    profile = king_profile(s[None, :], s[:, None], r_half, concentration)
+    inside = np.hypot(s[None, :], s[:, None]) < r_half
+    assert profile[inside].sum() / profile.sum() == pytest.approx(0.5, abs=0.005)
+    # Not so for another radius: the test sees the radius.
+    assert profile[np.hypot(s[None, :], s[:, None]) < 0.8 * r_half].sum() / profile.sum() < 0.45
 
 
 def test_noise_level_and_correlation():

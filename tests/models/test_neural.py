@@ -15,10 +15,9 @@ from globsml.models import (
     GCCNNClassifier,
     GCMLPClassifier,
     GCTabNetClassifier,
-    load_checkpoint,
     make_model,
     model_spec,
-    save_checkpoint,
+    reusing_fits,
 )
 from globsml.models import _cnn, _torch
 
@@ -66,11 +65,13 @@ def _plain_only(value):
 
 # -- shared machinery -------------------------------------------------------
 
-def test_tpr_fdr_edge_cases():
-    assert _torch.tpr_fdr([1, 1, 0, 0], [0.9, 0.2, 0.7, 0.1]) == (0.5, 0.5)
-    assert _torch.tpr_fdr([0, 0], [0.1, 0.2]) == (0.0, 0.0)
+def test_validation_rates_are_those_of_evaluation():
+    assert _torch.validation_rates([1, 1, 0, 0], [0.9, 0.2, 0.7, 0.1]) == (0.5, 0.5)
+    # No GC to find: TPR is undefined (NaN), as everywhere in globsml.evaluation.
+    tpr, fdr = _torch.validation_rates([0, 0], [0.1, 0.7])
+    assert np.isnan(tpr) and fdr == 1.0
     # p == 0.5 is not a GC (the published threshold is p > 0.5)
-    assert _torch.tpr_fdr([1], [0.5]) == (0.0, 0.0)
+    assert _torch.validation_rates([1], [0.5]) == (0.0, 0.0)
 
 
 def test_validation_split_is_stratified_and_seeded():
@@ -149,19 +150,6 @@ def test_mlp_bad_input(table):
         GCMLPClassifier(epochs=1).fit(X, np.full(len(X), 2))
 
 
-def test_checkpoint_file_round_trip(table, tmp_path):
-    X, y = table
-    est = GCMLPClassifier(epochs=2).fit(X, y)
-    path = save_checkpoint(tmp_path / "mlp.pt", est)
-    assert isinstance(torch.load(path, weights_only=True), dict)
-    back = load_checkpoint(path)
-    assert isinstance(back, GCMLPClassifier)
-    assert np.array_equal(back.predict_proba(X), est.predict_proba(X))
-    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(GlobsmlError, match="junk.pt"):
-        load_checkpoint(tmp_path / "junk.pt")
-
-
 # -- TabNet ------------------------------------------------------------------
 
 def test_tabnet_published_shape_and_round_trip(table):
@@ -192,10 +180,17 @@ def test_cnn_matches_published_layer_shapes():
 
 
 def test_flip_augment_flips_whole_frames():
-    x = torch.arange(4 * 2 * 20 * 20, dtype=torch.float32).reshape(4, 2, 20, 20)
+    x = torch.arange(64 * 2 * 20 * 20, dtype=torch.float32).reshape(64, 2, 20, 20)
     out = _cnn.flip_augment(x, torch.Generator().manual_seed(0))
+    seen = set()
     for a, b in zip(x, out):
-        assert any(torch.equal(b, v) for v in (a, a.flip(-1), a.flip(-2), a.flip(-1).flip(-2)))
+        variants = (a, a.flip(-1), a.flip(-2), a.flip(-1).flip(-2))
+        kind = [k for k, v in enumerate(variants) if torch.equal(b, v)]
+        assert len(kind) == 1  # both bands flipped the same way
+        seen.add(kind[0])
+    # Every flip occurs (an identity "augmentation" fails here), and the same generator seed repeats them.
+    assert seen == {0, 1, 2, 3}
+    assert torch.equal(out, _cnn.flip_augment(x, torch.Generator().manual_seed(0)))
 
 
 @pytest.fixture(scope="module")
@@ -227,7 +222,6 @@ def test_cnn_mc_dropout_is_seeded_and_differs_from_single_pass(fitted_cnn, image
 
 def test_cnn_training_is_deterministic_and_round_trips(fitted_cnn, images):
     X, y = images
-    _cnn._TRAINED.clear()  # train again for real, not from the cache
     again = GCCNNClassifier(epochs=4, batch_size=32, mc_passes=10, random_state=0).fit(X, y)
     assert np.array_equal(again.predict_proba(X), fitted_cnn.predict_proba(X))
     state = fitted_cnn._export_state()
@@ -291,7 +285,6 @@ def test_cnn_training_resumes_from_its_checkpoint(images, tmp_path, monkeypatch)
     X, y = images
     X, y = X[:64], y[:64]
     params = {"epochs": 3, "batch_size": 16, "mc_passes": 1}
-    _cnn._TRAINED.clear()
     full = GCCNNClassifier(**params).fit(X, y)
     ckpt = tmp_path / "cnn.ckpt"
     calls = {"n": 0}
@@ -303,16 +296,53 @@ def test_cnn_training_resumes_from_its_checkpoint(images, tmp_path, monkeypatch)
             raise KeyboardInterrupt
         return real(x, gen)
 
-    _cnn._TRAINED.clear()
     monkeypatch.setattr(_cnn, "flip_augment", interrupted)
     with pytest.raises(KeyboardInterrupt):
         GCCNNClassifier(**params, checkpoint_path=ckpt).fit(X, y)
     assert len(torch.load(ckpt, weights_only=True)["history"]) == 1
     monkeypatch.setattr(_cnn, "flip_augment", real)
-    _cnn._TRAINED.clear()
     resumed = GCCNNClassifier(**params, checkpoint_path=ckpt).fit(X, y)
     assert resumed.history_ == full.history_
     assert np.array_equal(resumed.predict_proba(X), full.predict_proba(X))
     with pytest.raises(GlobsmlError, match="another training run"):
-        _cnn._TRAINED.clear()
         GCCNNClassifier(**{**params, "lr": 0.01}, checkpoint_path=ckpt).fit(X, y)
+
+
+def test_cnn_and_cnn_knn_share_one_training_inside_reusing_fits(images, monkeypatch):
+    X, y = images
+    X, y = X[:64], y[:64]
+    calls = {"n": 0}
+    real = _torch.train_binary
+
+    def counting(*args, **kwargs):
+        calls["n"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_torch, "train_binary", counting)
+    params = {"epochs": 2, "batch_size": 16, "mc_passes": 1}
+    cnn = GCCNNClassifier(**params).fit(X, y)
+    GCCNNClassifier(**params).fit(X, y)
+    assert calls["n"] == 2  # outside the block nothing is kept
+    with reusing_fits():
+        first = GCCNNClassifier(**params).fit(X, y)
+        knn = CNNKNNClassifier(cnn_params=params).fit(X, y)
+        other = GCCNNClassifier(**{**params, "lr": 0.01}).fit(X, y)
+    assert calls["n"] == 4  # the CNN of cnn+1nn came from the first; other parameters train anew
+    assert np.array_equal(first.predict_proba(X), cnn.predict_proba(X))
+    assert np.array_equal(knn.cnn_.predict_proba(X), cnn.predict_proba(X))
+    assert first.history_ == cnn.history_ and other.history_ != cnn.history_
+
+
+def test_validation_without_gcs_keeps_the_last_epoch():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(40, 3, generator=gen)
+    y = (x[:, 0] > 0).float()
+    module = torch.nn.Linear(3, 1)
+    best, history = _torch.train_binary(module, x, y, x_val=x[:10], y_val=torch.zeros(10), epochs=3,
+                                        batch_size=8, lr=0.01, weight_decay=0.0, gen=gen)
+    assert best == 3 and all(np.isnan(h["val_score"]) for h in history)
+    # With GCs in the validation rows the score is TPR - FDR and picks an epoch.
+    best, history = _torch.train_binary(module, x, y, x_val=x, y_val=y, epochs=3, batch_size=8, lr=0.01,
+                                        weight_decay=0.0, gen=gen)
+    scores = [h["val_score"] for h in history]
+    assert best == 1 + int(np.argmax(scores)) and np.isfinite(scores).all()

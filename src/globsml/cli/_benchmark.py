@@ -1,5 +1,7 @@
 """``globsml benchmark``: the publication's experiments, every model in every set-up."""
 
+from ._help import SETUPS_AND_ALIASES_PLACEHOLDER, RegistryHelpFormatter
+
 __all__ = ["register", "run"]
 
 
@@ -11,13 +13,12 @@ def register(subparsers):
         "benchmark",
         help="train and evaluate every model in every set-up; write tables, figures and a report",
         description=(
-            "Train and evaluate models in the publication's set-ups (All2All: random 76:4:20 "
-            "split per seed; Virgo2Fornax and Fornax2Virgo: train on one cluster, test on the "
-            "other; lgo: leave galaxies out) and write into --out a results table (results.csv, "
+            "Train and evaluate models in the publication's set-ups and write into --out a results table (results.csv, "
             "results.md: mean and std over runs), per-galaxy tables, the missed/fake/found GCs "
             "(errors.csv), ROC and FDR-TPR figures, feature importances and report.html. "
             "Finished runs are kept: rerun the same command to resume an interrupted benchmark."
         ),
+        formatter_class=RegistryHelpFormatter,
     )
     parser.add_argument("--data", metavar="DIR", default=None,
                         help="labelled data directory (default: the embedded mock survey)")
@@ -25,8 +26,7 @@ def register(subparsers):
                         help="registry names, or 'all' (default: globsml.experiments.DEFAULT_MODELS, the "
                              "published tabular models plus hgb and calibrated-forest)")
     parser.add_argument("--setups", nargs="+", metavar="NAME", default=None,
-                        help="all2all, virgo2fornax, fornax2virgo, cluster2cluster (both), lgo, "
-                             "all (default: all)")
+                        help=f"{SETUPS_AND_ALIASES_PLACEHOLDER} (default: all)")
     parser.add_argument("--seeds", type=int, default=10, metavar="N",
                         help="number of All2All seeds (default: 10)")
     parser.add_argument("--folds", type=int, default=None, metavar="K",

@@ -4,6 +4,7 @@ import re
 from pathlib import Path
 
 from .._errors import GlobsmlError
+from ._help import SETUPS_PLACEHOLDER, RawRegistryHelpFormatter
 
 HELP = "explain a model's verdict on one source (or all errors of a benchmark run) in a figure"
 
@@ -31,11 +32,9 @@ examples:
 
 
 def register(subparsers):
-    import argparse
-
     p = subparsers.add_parser(
         "explain", help=HELP, description=DESCRIPTION, epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=RawRegistryHelpFormatter,
     )
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--source", metavar="GALAXY:ID", help="the source to explain, e.g. FCC47:10")
@@ -51,8 +50,9 @@ def register(subparsers):
     p.add_argument("--out", metavar="PATH",
                    help="figure file (default explain_GALAXY_ID_MODEL.png); with --errors a folder "
                         "(default RUN_DIR/explain)")
-    p.add_argument("--setup", metavar="SETUP", help="train as `globsml benchmark` does in this set-up (virgo2fornax, fornax2virgo, "
-                        "all2all with run --seed, lgo); default: on the other cluster")
+    p.add_argument("--setup", metavar="SETUP",
+                   help="train as `globsml train --seed` does in this set-up (for lgo: the fold that tests "
+                        f"the source; default: on the other cluster). {SETUPS_PLACEHOLDER}")
     p.add_argument("--seed", type=int, default=0, help="seed of training and LIME (default 0)")
     p.add_argument("--samples", type=int, default=5000, metavar="N",
                    help="LIME perturbation samples (default 5000, LIME's own default)")

@@ -1,5 +1,7 @@
 """``globsml train``: fit a model under a set-up and save it as a bundle."""
 
+from ._help import ONE_MODEL_SETUPS_PLACEHOLDER, RegistryHelpFormatter
+
 __all__ = ["register", "run"]
 
 
@@ -16,13 +18,12 @@ def register(subparsers):
             "metrics, the threshold and the globsml version, with sha256 hashes of every member. "
             "OUT ending in .zip gives one zip file, otherwise a directory."
         ),
+        formatter_class=RegistryHelpFormatter,
     )
     parser.add_argument("--data", required=True, metavar="DIR", help="labelled data directory (table with pGC)")
     parser.add_argument("--model", required=True, metavar="NAME",
                         help="registry name (forest, hgb, catboost, cnn, ...; catboost-fast: the fast path)")
-    parser.add_argument("--setup", required=True, metavar="SETUP",
-                        help="all2all (random 76:4:20 split), virgo2fornax or fornax2virgo "
-                             "(train on one cluster, test on the other)")
+    parser.add_argument("--setup", required=True, metavar="SETUP", help=ONE_MODEL_SETUPS_PLACEHOLDER)
     parser.add_argument("--out", required=True, metavar="BUNDLE", help="bundle directory or .zip file to write")
     parser.add_argument("--seed", type=int, default=0, help="seed of the model and the split (default 0)")
     parser.add_argument("--threshold", type=float, default=0.5,

@@ -5,14 +5,66 @@ and ``ImageData/<galaxy>_images.fits`` (an (n, 2, 20, 20) array of g and z
 cut-outs per galaxy, frame ``i`` = source ``ID == i``).
 """
 
-from ._clusters import *  # noqa: F403
-from ._cutouts import *  # noqa: F403
-from ._dataset import *  # noqa: F403
-from ._fetch import *  # noqa: F403
-from ._registry import *  # noqa: F403
-from ._schema import *  # noqa: F403
-from ._validate import *  # noqa: F403
-from . import _clusters, _cutouts, _dataset, _fetch, _registry, _schema, _validate
+from ._clusters import CLUSTERS, cluster_of
+from ._cutouts import read_cutouts, cutout_count, write_cutouts, galaxy_of_image_file, image_files
+from ._dataset import GCDataset, load_dataset, read_table, locate
+from ._fetch import (
+    PUBLISHED_REPOSITORY, PUBLISHED_COMMIT, DEFAULT_BASE_URL, ManifestEntry, FetchResult, FetchError,
+    published_manifest, read_manifest, git_blob_sha1, fetch,
+)
+from ._registry import published_galaxies, PUBLISHED_TOTALS
+from ._schema import (
+    TABLE_FILENAME, IMAGE_DIRNAME, IMAGE_SUFFIX, CUTOUT_SHAPE, BANDS, INDEX_COLUMN,
+    SEGMENTATION_COLUMNS, FEATURE_TABLE_COLUMNS, LABEL_COLUMNS, PUBLISHED_COLUMNS, OPTIONAL_COLUMNS,
+    FEATURES, PHOTOMETRIC_FEATURES, INTEGER_COLUMNS, STRING_COLUMNS, NON_NULL_COLUMNS, GC_THRESHOLD,
+    ZERO_POINTS, EXTINCTION_COEFFICIENTS, PIXEL_SCALE_ARCSEC,
+)
+from ._validate import ValidationReport, validate
 
-__all__ = [*_clusters.__all__, *_cutouts.__all__, *_dataset.__all__, *_registry.__all__, *_schema.__all__,
-           *_validate.__all__, *_fetch.__all__]
+__all__ = [
+    "CLUSTERS",
+    "cluster_of",
+    "read_cutouts",
+    "cutout_count",
+    "write_cutouts",
+    "galaxy_of_image_file",
+    "image_files",
+    "GCDataset",
+    "load_dataset",
+    "read_table",
+    "locate",
+    "published_galaxies",
+    "PUBLISHED_TOTALS",
+    "TABLE_FILENAME",
+    "IMAGE_DIRNAME",
+    "IMAGE_SUFFIX",
+    "CUTOUT_SHAPE",
+    "BANDS",
+    "INDEX_COLUMN",
+    "SEGMENTATION_COLUMNS",
+    "FEATURE_TABLE_COLUMNS",
+    "LABEL_COLUMNS",
+    "PUBLISHED_COLUMNS",
+    "OPTIONAL_COLUMNS",
+    "FEATURES",
+    "PHOTOMETRIC_FEATURES",
+    "INTEGER_COLUMNS",
+    "STRING_COLUMNS",
+    "NON_NULL_COLUMNS",
+    "GC_THRESHOLD",
+    "ZERO_POINTS",
+    "EXTINCTION_COEFFICIENTS",
+    "PIXEL_SCALE_ARCSEC",
+    "ValidationReport",
+    "validate",
+    "PUBLISHED_REPOSITORY",
+    "PUBLISHED_COMMIT",
+    "DEFAULT_BASE_URL",
+    "ManifestEntry",
+    "FetchResult",
+    "FetchError",
+    "published_manifest",
+    "read_manifest",
+    "git_blob_sha1",
+    "fetch",
+]

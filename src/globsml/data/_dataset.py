@@ -245,8 +245,9 @@ def load_dataset(path=None, *, table=None, images=None):
     ----------
     path : str or Path, optional
         A data directory, an image directory or a CSV table (see
-        :func:`locate`). ``None`` means the embedded default, the mock
-        survey (made into the user cache on first use).
+        :func:`locate`). The embedded default data set, the mock survey, is
+        :func:`globsml.experiments.resolve_dataset` ``(None)`` (a layer above
+        both the data and the mock).
     table, images : str or Path, optional
         Give the table file and/or the cut-out directory explicitly instead.
 
@@ -257,9 +258,10 @@ def load_dataset(path=None, *, table=None, images=None):
         frames of each cut-out file, with ``ID`` 0..n-1).
     """
     if path is None and table is None and images is None:
-        from ..mock import default_data_dir
-
-        path = default_data_dir()
+        raise GlobsmlError(
+            "load_dataset: name the data (a data directory, an image directory or a table); the "
+            "embedded mock survey is globsml.experiments.resolve_dataset(None)"
+        )
     if path is not None:
         table_path, image_dir = locate(path)
     else:

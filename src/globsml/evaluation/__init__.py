@@ -13,10 +13,33 @@ AUC(FDR,TPR) is also NaN without non-GCs. Nothing warns.
 galaxy, and the lists of missed (FN), fake (FP) and found (TP) GCs.
 """
 
-from . import _curves, _metrics, _per_galaxy, _plots
-from ._curves import *  # noqa: F403
-from ._metrics import *  # noqa: F403
-from ._per_galaxy import *  # noqa: F403
-from ._plots import *  # noqa: F403
+from ._curves import roc_curve_points, fdr_tpr_curve
+from ._metrics import (
+    tpr, fdr, fpr, roc_auc, average_precision, rescaled_auc_fdr_tpr, tpr_at_fdr, counts, metric_label,
+    COUNT_NAMES, METRIC_LABELS,
+)
+from ._per_galaxy import Evaluation, evaluate, metric_names, ERROR_KINDS
+from ._plots import plot_roc, plot_fdr_tpr, plot_per_galaxy
 
-__all__ = [*_metrics.__all__, *_curves.__all__, *_per_galaxy.__all__, *_plots.__all__]
+__all__ = [
+    "tpr",
+    "fdr",
+    "fpr",
+    "roc_auc",
+    "average_precision",
+    "rescaled_auc_fdr_tpr",
+    "tpr_at_fdr",
+    "counts",
+    "metric_label",
+    "COUNT_NAMES",
+    "METRIC_LABELS",
+    "roc_curve_points",
+    "fdr_tpr_curve",
+    "Evaluation",
+    "evaluate",
+    "metric_names",
+    "ERROR_KINDS",
+    "plot_roc",
+    "plot_fdr_tpr",
+    "plot_per_galaxy",
+]

@@ -24,6 +24,7 @@ undefined values are NaN.
 import numpy as np
 
 from .._errors import GlobsmlError
+from ..data import GC_THRESHOLD
 
 __all__ = [
     "tpr",
@@ -115,7 +116,7 @@ def _confusion(y, s, threshold):
     return tp, fp, n_pos, len(y) - n_pos
 
 
-def counts(y_true, y_score, *, threshold=0.5):
+def counts(y_true, y_score, *, threshold=GC_THRESHOLD):
     """Numbers of sources, GCs, found GCs (true positives) and fake GCs (false positives).
 
     Returns
@@ -128,7 +129,7 @@ def counts(y_true, y_score, *, threshold=0.5):
     return {"n_sources": len(y), "n_gcs": n_pos, "n_found": tp, "n_fake": fp}
 
 
-def tpr(y_true, y_score, *, threshold=0.5):
+def tpr(y_true, y_score, *, threshold=GC_THRESHOLD):
     """True-positive rate (recall, completeness): found GCs / GCs; NaN without GCs.
 
     Parameters
@@ -144,7 +145,7 @@ def tpr(y_true, y_score, *, threshold=0.5):
     return _ratio(tp, n_pos, np.nan)
 
 
-def fdr(y_true, y_score, *, threshold=0.5):
+def fdr(y_true, y_score, *, threshold=GC_THRESHOLD):
     """False-discovery rate: fake GCs / predicted GCs; 0 when nothing is predicted.
 
     See :func:`tpr` for the parameters.
@@ -153,7 +154,7 @@ def fdr(y_true, y_score, *, threshold=0.5):
     return _ratio(fp, tp + fp, 0.0)
 
 
-def fpr(y_true, y_score, *, threshold=0.5):
+def fpr(y_true, y_score, *, threshold=GC_THRESHOLD):
     """False-positive rate: fake GCs / non-GCs; NaN when every source is a GC.
 
     See :func:`tpr` for the parameters.

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import GlobsmlError
+from ..data import GC_THRESHOLD
 from ._metrics import (
     COUNT_NAMES,
     _auc_fdr_tpr,
@@ -94,7 +95,7 @@ class Evaluation:
     per_galaxy: pd.DataFrame
     errors: pd.DataFrame
     predictions: pd.DataFrame = field(repr=False)
-    threshold: float = 0.5
+    threshold: float = GC_THRESHOLD
     fdr_levels: tuple = DEFAULT_FDR_LEVELS
 
     def summary(self):
@@ -111,7 +112,7 @@ class Evaluation:
         return self.errors.loc[rows, "ID"].tolist()
 
 
-def evaluate(y_true, p_gc, *, galaxy=None, ids=None, threshold=0.5, fdr_levels=DEFAULT_FDR_LEVELS):
+def evaluate(y_true, p_gc, *, galaxy=None, ids=None, threshold=GC_THRESHOLD, fdr_levels=DEFAULT_FDR_LEVELS):
     """Evaluate GC predictions pooled over all sources and per galaxy.
 
     Parameters

@@ -3,6 +3,7 @@
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..data import GC_THRESHOLD
 from ._curves import fdr_tpr_curve, roc_curve_points
 from ._metrics import _inputs, metric_label, rescaled_auc_fdr_tpr, roc_auc
 
@@ -51,7 +52,7 @@ def plot_roc(curves, *, ax=None, title="ROC curve", figsize=(5, 4.5)):
     return fig
 
 
-def plot_fdr_tpr(curves, *, ax=None, threshold=0.5, title="TPR versus FDR", figsize=(5, 4.5)):
+def plot_fdr_tpr(curves, *, ax=None, threshold=GC_THRESHOLD, title="TPR versus FDR", figsize=(5, 4.5)):
     """TPR-versus-FDR curves of several predictions, with the operating point marked.
 
     Parameters

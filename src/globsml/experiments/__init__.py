@@ -8,10 +8,51 @@
   self-contained HTML report. ``globsml benchmark`` is its command line.
 """
 
-from . import _figures, _report, _runner, _setups
-from ._figures import *  # noqa: F403
-from ._report import *  # noqa: F403
-from ._runner import *  # noqa: F403
-from ._setups import *  # noqa: F403
+from ._setups import (
+    Split, Setup, SETUPS, SETUP_ALIASES, LGO_FOLDS, all2all_split, cluster2cluster_split,
+    leave_galaxies_out_splits, get_setup, register_setup, setup_names, setup_title, setup_runs,
+    resolve_setups,
+)
+from ._data import resolve_dataset
+from ._fit import fit_on_split, model_inputs, training_rows
+from ._result import BenchmarkResult, load_runs, run_dir
+from ._figures import curve_figures, reliability_figure, summary_figure, importance_figure
+from ._report import collect, write_report, results_table, display_table, markdown_table, TABLE_METRICS
+from ._runner import run_benchmark, DEFAULT_MODELS, DEFAULT_SETUPS
 
-__all__ = [*_setups.__all__, *_runner.__all__, *_report.__all__, *_figures.__all__]
+__all__ = [
+    "Split",
+    "Setup",
+    "SETUPS",
+    "SETUP_ALIASES",
+    "LGO_FOLDS",
+    "all2all_split",
+    "cluster2cluster_split",
+    "leave_galaxies_out_splits",
+    "get_setup",
+    "register_setup",
+    "setup_names",
+    "setup_title",
+    "setup_runs",
+    "resolve_setups",
+    "resolve_dataset",
+    "fit_on_split",
+    "model_inputs",
+    "training_rows",
+    "run_benchmark",
+    "DEFAULT_MODELS",
+    "DEFAULT_SETUPS",
+    "BenchmarkResult",
+    "load_runs",
+    "run_dir",
+    "collect",
+    "write_report",
+    "results_table",
+    "display_table",
+    "markdown_table",
+    "TABLE_METRICS",
+    "curve_figures",
+    "reliability_figure",
+    "summary_figure",
+    "importance_figure",
+]

@@ -6,8 +6,9 @@ from cycler import cycler
 from matplotlib import colors as plt_colors
 from matplotlib.figure import Figure
 
+from ..data import GC_THRESHOLD
 from ..evaluation import plot_fdr_tpr, plot_roc
-from ._setups import SETUPS
+from ._setups import setup_title
 
 __all__ = ["curve_figures", "reliability_figure", "summary_figure", "importance_figure"]
 
@@ -24,7 +25,7 @@ def _pooled_curves(preds, setup, models):
     return curves
 
 
-def curve_figures(preds, setup, models, *, threshold=0.5):
+def curve_figures(preds, setup, models, *, threshold=GC_THRESHOLD):
     """ROC and TPR-versus-FDR figures of one set-up, one curve per model.
 
     Parameters
@@ -45,7 +46,7 @@ def curve_figures(preds, setup, models, *, threshold=0.5):
     curves = _pooled_curves(preds, setup, models)
     if not curves:
         return None
-    title = SETUPS.get(setup, setup)
+    title = setup_title(setup)
     figs = []
     for plot, name in ((plot_roc, "ROC"), (plot_fdr_tpr, "TPR versus FDR")):
         fig = Figure(figsize=(6.5, 5.5), layout="constrained")
@@ -95,7 +96,7 @@ def reliability_figure(preds, setup, models, *, bins=10):
         ax.plot(mean_p, frac, marker="o", ms=3, label=model)
     ax.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls=":", label="calibrated")
     ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="mean p_gc in bin", ylabel="fraction of GCs",
-           title=f"{SETUPS.get(setup, setup)}: calibration")
+           title=f"{setup_title(setup)}: calibration")
     ax.legend(loc="upper left", fontsize="small")
     return fig
 
@@ -121,7 +122,7 @@ def summary_figure(table, *, models, setups):
         rows = table[table["setup"] == setup].set_index("model").reindex(models)
         for ax, metric in zip(axes, ("tpr", "fdr")):
             ax.bar(x + (i - (len(setups) - 1) / 2) * width, rows[f"{metric}_mean"], width,
-                   yerr=rows[f"{metric}_std"].fillna(0.0), capsize=2, label=SETUPS.get(setup, setup))
+                   yerr=rows[f"{metric}_std"].fillna(0.0), capsize=2, label=setup_title(setup))
     axes[0].set(ylabel="TPR (found / GCs)", ylim=(0, 1.05), title="Benchmark (mean and std over runs)")
     axes[1].set(ylabel="FDR (fake / predicted GCs)")
     axes[1].set_xticks(x, models, rotation=30, ha="right")

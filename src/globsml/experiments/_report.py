@@ -10,9 +10,11 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_path
+from ..data import GC_THRESHOLD
 from ..evaluation import evaluate, metric_label, metric_names
 from ._figures import curve_figures, importance_figure, reliability_figure, summary_figure
-from ._setups import SETUPS
+from ._result import BenchmarkResult, load_runs
+from ._setups import SETUPS, setup_title
 
 __all__ = ["collect", "write_report", "results_table", "display_table", "markdown_table", "TABLE_METRICS"]
 
@@ -32,7 +34,7 @@ def _order(values, preferred):
     return known + sorted(set(values) - set(known))
 
 
-def collect(records, preds, *, threshold=0.5, out=None, models=None, setups=None):
+def collect(records, preds, *, threshold=GC_THRESHOLD, out=None, models=None, setups=None):
     """Evaluate stored runs into the benchmark's tables.
 
     Parameters
@@ -50,7 +52,6 @@ def collect(records, preds, *, threshold=0.5, out=None, models=None, setups=None
     -------
     BenchmarkResult
     """
-    from ._runner import BenchmarkResult
 
     models = _order([r["model"] for r in records], models or list(dict.fromkeys(r["model"] for r in records)))
     setups = _order([r["setup"] for r in records], setups or list(SETUPS))
@@ -126,7 +127,7 @@ def _fmt(mean, std, count):
 
 def display_table(table, metrics=TABLE_METRICS):
     """The results table with "mean ± std" strings and printed column names."""
-    out = pd.DataFrame({"model": table["model"], "set-up": table["setup"].map(lambda s: SETUPS.get(s, s)),
+    out = pd.DataFrame({"model": table["model"], "set-up": table["setup"].map(lambda s: setup_title(s)),
                         "runs": table["n_runs"]})
     for m in metrics:
         if f"{m}_mean" in table.columns:
@@ -225,17 +226,28 @@ def write_report(result, *, config=None):
     """
     out = Path(result.out)
     config = dict(config or {})
-    files = {}
-    table, runs = result.table, result.runs
+    table = result.table
     models = list(pd.unique(table["model"]))
     setups = list(pd.unique(table["setup"]))
-    threshold = config.get("threshold", 0.5)
-
+    threshold = config.get("threshold", GC_THRESHOLD)
     display = display_table(table)
-    for name, writer, arg in (("results.csv", _write_csv, table), ("runs.csv", _write_csv, runs),
-                              ("per_galaxy.csv", _write_csv, result.per_galaxy),
-                              ("errors.csv", _write_csv, result.errors)):
-        writer(out / name, arg)
+    files, galaxy_tables = _write_tables(result, out, display, threshold)
+    figure_files, figures = _write_figures(result, out, models, setups, threshold)
+    files.update(figure_files)
+    html_text = _report_html(result, config, display, galaxy_tables, figures, models=models, setups=setups,
+                             threshold=threshold)
+    _write_text(out / "report.html", html_text)
+    files["report.html"] = out / "report.html"
+    return files
+
+
+def _write_tables(result, out, display, threshold):
+    """The CSV and Markdown tables; their files, and the per-galaxy tables of the best models."""
+    files = {}
+    table, runs = result.table, result.runs
+    for name, frame in (("results.csv", table), ("runs.csv", runs), ("per_galaxy.csv", result.per_galaxy),
+                        ("errors.csv", result.errors)):
+        _write_csv(out / name, frame)
         files[name] = out / name
     gal_means = _galaxy_means(result.per_galaxy)
     _write_csv(out / "per_galaxy_mean.csv", gal_means)
@@ -250,15 +262,18 @@ def write_report(result, *, config=None):
     for setup, model in best.items():
         sub = gal_means[(gal_means["setup"] == setup) & (gal_means["model"] == model)]
         show = sub.loc[:, ["galaxy", "n_runs", *gal_cols]].rename(columns=metric_label)
-        title = f"{SETUPS.get(setup, setup)}, {model} (best AUC(FDR,TPR))"
+        title = f"{setup_title(setup)}, {model} (best AUC(FDR,TPR))"
         gal_sections.append(f"## {title}\n\n" + markdown_table(show))
         gal_html.append((title, show))
     _write_text(out / "per_galaxy.md", "# Per galaxy (mean over runs)\n\n" + "\n".join(gal_sections))
     files["per_galaxy.md"] = out / "per_galaxy.md"
+    return files, gal_html
 
-    # Figures: summary, curves per set-up, importances.
-    from ._runner import load_runs
 
+def _write_figures(result, out, models, setups, threshold):
+    """Summary, curves per set-up and importances as PNG files; their files and base64 images."""
+    files = {}
+    table, runs = result.table, result.runs
     _, preds = load_runs(out, models=models, setups=setups)
     preds = {k: v for k, v in preds.items()
              if ((runs["model"] == k[0]) & (runs["setup"] == k[1]) & (runs["seed"] == k[2])).any()}
@@ -274,13 +289,13 @@ def write_report(result, *, config=None):
             continue
         for kind, fig in zip(("roc", "fdr_tpr"), figs):
             path = out / f"{kind}_{setup}.png"
-            curve_imgs.append((f"{SETUPS.get(setup, setup)} {kind}", _png(fig, path)))
+            curve_imgs.append((f"{setup_title(setup)} {kind}", _png(fig, path)))
             files[path.name] = path
     for setup in setups:
         fig = reliability_figure(preds, setup, models)
         if fig is not None:
             path = out / f"calibration_{setup}.png"
-            curve_imgs.append((f"{SETUPS.get(setup, setup)} calibration", _png(fig, path)))
+            curve_imgs.append((f"{setup_title(setup)} calibration", _png(fig, path)))
             files[path.name] = path
     imps = _importances(out, runs)
     _write_csv(out / "importances.csv", imps)
@@ -288,8 +303,13 @@ def write_report(result, *, config=None):
     imp_img = _png(importance_figure(imps.loc[:, ["model", "feature", "importance"]]),
                    out / "importance.png")
     files["importance.png"] = out / "importance.png"
+    return files, {"summary": images, "curves": curve_imgs, "importance": imp_img}
 
-    # The HTML report, self-contained.
+
+def _report_html(result, config, display, gal_html, figures, *, models, setups, threshold):
+    """The self-contained HTML report (figures embedded)."""
+    runs = result.runs
+
     def img(b64, alt):
         return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{b64}">'
 
@@ -303,17 +323,17 @@ def write_report(result, *, config=None):
         "<h1>globsml benchmark</h1>",
         f"<p>Data: <code>{html.escape(str(config.get('data', '')))}</code> "
         f"({config.get('n_sources', '?')} sources). Models: {html.escape(', '.join(models))}. "
-        f"Set-ups: {html.escape(', '.join(SETUPS.get(s, s) for s in setups))}. "
+        f"Set-ups: {html.escape(', '.join(setup_title(s) for s in setups))}. "
         f"All2All seeds: {config.get('seeds', '?')}; leave-galaxies-out folds: "
         f"{config.get('n_folds', '?')}; quick profile: {config.get('quick', False)}. "
-        f"A source is a predicted GC when p_gc &gt; {threshold:g}; a GC is pGC &ge; 0.5.</p>",
+        f"A source is a predicted GC when p_gc &gt; {threshold:g}; a GC is pGC &ge; {GC_THRESHOLD:g}.</p>",
         "<h2>Results (mean ± std over runs)</h2>", display.to_html(index=False, border=0),
-        "<div class='figs'>", *(img(b, a) for a, b in images), "</div>",
+        "<div class='figs'>", *(img(b, a) for a, b in figures["summary"]), "</div>",
         "<h2>ROC, TPR-versus-FDR and calibration curves (runs of a set-up pooled)</h2>",
         "<p>Calibration: the fraction of GCs among sources in bins of p_gc; on the diagonal, "
         "p_gc means what it says.</p><div class='figs'>",
-        *(img(b, a) for a, b in curve_imgs), "</div>",
-        "<h2>Feature importances</h2>", img(imp_img, "feature importances"),
+        *(img(b, a) for a, b in figures["curves"]), "</div>",
+        "<h2>Feature importances</h2>", img(figures["importance"], "feature importances"),
         "<h2>Per galaxy, best model of each set-up (mean over runs)</h2>",
     ]
     for title, frame in gal_html:
@@ -328,6 +348,4 @@ def write_report(result, *, config=None):
               timing.to_html(index=False, border=0) if len(timing) else "<p>none</p>",
               "<h2>Configuration</h2><pre>", html.escape(json.dumps(config, indent=1)), "</pre>",
               "</body></html>"]
-    _write_text(out / "report.html", "\n".join(parts))
-    files["report.html"] = out / "report.html"
-    return files
+    return "\n".join(parts)

@@ -1,11 +1,9 @@
 """Run the grid of models x set-ups x seeds, resumably, and report it."""
 
 import hashlib
-import inspect
 import json
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +14,15 @@ from tqdm.auto import tqdm
 
 from .._errors import GlobsmlError
 from .._io import atomic_path
-from ..data import FEATURES, GCDataset, load_dataset
-from ..models import final_estimator, fit_or_reuse, make_model, model_names, model_spec, reusing_fits
-from ..preprocessing import complete_rows
-from ._setups import LGO_FOLDS, SETUPS, resolve_setups, setup_runs
+from ..data import FEATURES, GC_THRESHOLD
+from ..models import final_estimator, make_model, model_names, model_spec, reusing_fits
+from ._data import resolve_dataset
+from ._report import collect, write_report
+from ._fit import fit_on_split, model_inputs
+from ._result import load_runs, run_dir
+from ._setups import LGO_FOLDS, SETUPS, resolve_setups, setup_runs, setup_title
 
-__all__ = ["run_benchmark", "BenchmarkResult", "DEFAULT_MODELS", "DEFAULT_SETUPS", "load_runs"]
+__all__ = ["run_benchmark", "DEFAULT_MODELS", "DEFAULT_SETUPS"]
 
 #: The models of the benchmark by default: the publication's tabular models
 #: and the two beyond it (the neural ones are opt-in: ``models=[..., "cnn"]``).
@@ -30,47 +31,8 @@ DEFAULT_MODELS = ("logistic", "svm-linear", "svm-rbf", "knn", "1nn", "tree", "fo
 #: Every set-up: All2All, both Cluster2Cluster directions, leave-galaxies-out.
 DEFAULT_SETUPS = tuple(SETUPS)
 
-#: Columns of each run's ``predictions.csv``.
-PREDICTION_COLUMNS = ("galaxy", "ID", "cluster", "y_true", "p_gc")
 #: Bump when the meaning of a stored run changes, so old runs are recomputed.
 _RUN_FORMAT = 1
-
-
-@dataclass
-class BenchmarkResult:
-    """What :func:`run_benchmark` produced (everything is also on disk under ``out``).
-
-    Attributes
-    ----------
-    out : Path
-    table : pandas.DataFrame
-        One row per (model, set-up): mean and std over runs of every metric.
-    runs : pandas.DataFrame
-        One row per (model, set-up, seed): pooled metrics, sizes, timings.
-    per_galaxy : pandas.DataFrame
-        Metrics per galaxy of every run.
-    errors : pandas.DataFrame
-        model, setup, seed, galaxy, ID, kind (FN/FP/TP), p_gc.
-    computed, skipped : int
-        Runs computed now, and runs found finished on disk (resumed).
-    files : dict of str to Path
-        The written tables, figures and the HTML report.
-    """
-
-    out: Path
-    table: pd.DataFrame
-    runs: pd.DataFrame
-    per_galaxy: pd.DataFrame
-    errors: pd.DataFrame
-    computed: int = 0
-    skipped: int = 0
-    files: dict = field(default_factory=dict)
-
-
-def _as_dataset(data):
-    if isinstance(data, GCDataset):
-        return data
-    return load_dataset(data)
 
 
 def _data_digest(data, needs_features, needs_images):
@@ -98,11 +60,6 @@ def _run_key(digest, model, setup, seed, quick, n_folds, params=None):
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def run_dir(out, setup, model, seed):
-    """Where one run's files live: ``out/runs/<setup>/<model>/run<seed>/``."""
-    return Path(out) / "runs" / setup / model / f"run{int(seed)}"
-
-
 def _finished(path, key):
     meta = path / "run.json"
     if not meta.is_file() or not (path / "predictions.csv").is_file():
@@ -110,19 +67,6 @@ def _finished(path, key):
     try:
         return json.loads(meta.read_text()).get("key") == key
     except (OSError, ValueError):
-        return False
-
-
-def _inputs(data, spec, rows, features):
-    if spec.input == "images":
-        return data.images(rows)
-    return features.iloc[rows]
-
-
-def _fit_accepts_eval_set(model):
-    try:
-        return "eval_set" in inspect.signature(model.fit).parameters
-    except (TypeError, ValueError):
         return False
 
 
@@ -141,31 +85,15 @@ def _importances(model):
 def _run_one(data, features, y, name, setup, seed, split, *, quick, path, key, threads, params=None):
     """Fit, predict and store one (model, set-up, seed); return its run record."""
     spec = model_spec(name)
-    train = split.train
-    if spec.input == "features":
-        # Published: training rows with NaN photometry are dropped; test rows are imputed.
-        train = train[complete_rows(features.iloc[train])]
-    if len(np.unique(y[train])) < 2:
-        raise GlobsmlError(
-            f"{SETUPS[setup]} run {seed}: the training set ({len(train)} sources) holds only one "
-            "class; the data need GCs and non-GCs"
-        )
-    model = make_model(name, random_state=seed, quick=quick, **(params or {}))
-    fit_kw = {}
-    if len(split.validation) and _fit_accepts_eval_set(model):
-        fit_kw["eval_set"] = (_inputs(data, spec, split.validation, features), y[split.validation])
-    X_train, X_test = _inputs(data, spec, train, features), _inputs(data, spec, split.test, features)
     # OpenMP/BLAS threads busy-wait at every barrier: on a shared or small
     # machine two threads of a gradient-boosting fit run many times slower
     # than one. Limit them (joblib-parallel forests are not affected).
     with threadpool_limits(limits=threads):
         t0 = time.perf_counter()
-        if fit_kw:
-            model.fit(X_train, y[train], **fit_kw)
-        else:
-            model = fit_or_reuse(model, X_train, y[train])
+        model, train = fit_on_split(name, data, split, seed=seed, quick=quick, params=params,
+                                    features=features, context=f"{setup_title(setup)} run {seed}")
         t1 = time.perf_counter()
-        p_gc = np.asarray(model.predict_proba(X_test))[:, 1]
+        p_gc = np.asarray(model.predict_proba(model_inputs(data, spec.input, split.test, features)))[:, 1]
         t2 = time.perf_counter()
     src = data.sources.iloc[split.test]
     pred = pd.DataFrame({
@@ -234,8 +162,8 @@ def _check_params(params, names):
 def _check_models(models, data):
     names = list(DEFAULT_MODELS) if models is None else list(models)
     if names == ["all"]:
-        # Every trainable model; the published-* networks are trained already.
-        names = [n for n in model_names() if not n.startswith("published-")]
+        # Every trainable model; the published networks are trained already.
+        names = model_names(pretrained=False)
     out = []
     for n in names:
         spec = model_spec(n)  # clear error for unknown names
@@ -254,23 +182,8 @@ def _check_models(models, data):
     return out
 
 
-def load_runs(out, *, models=None, setups=None):
-    """Read the finished runs under ``out/runs``: (records, {(model, setup, seed): predictions})."""
-    records, preds = [], {}
-    for meta in sorted(Path(out).glob("runs/*/*/run*/run.json")):
-        rec = json.loads(meta.read_text())
-        if models is not None and rec["model"] not in models:
-            continue
-        if setups is not None and rec["setup"] not in setups:
-            continue
-        records.append(rec)
-        preds[(rec["model"], rec["setup"], rec["seed"])] = pd.read_csv(
-            meta.parent / "predictions.csv", dtype={"galaxy": str, "cluster": str})
-    return records, preds
-
-
 def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=False, progress=True,
-                  n_folds=LGO_FOLDS, threshold=0.5, threads=1, jobs=1, params=None, report=True,
+                  n_folds=LGO_FOLDS, threshold=GC_THRESHOLD, threads=1, jobs=1, params=None, report=True,
                   on_run_done=None):
     """Train and evaluate every model in every set-up; write tables, figures and a report.
 
@@ -332,34 +245,50 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
     -------
     BenchmarkResult
     """
-    from ._report import collect, write_report
-
-    data = _as_dataset(data)
+    data = resolve_dataset(data)
     if not data.labelled:
         raise GlobsmlError(f"{data.name or 'data'}: the benchmark needs labels (a pGC column)")
     setups = resolve_setups(DEFAULT_SETUPS if setups is None else setups)
     names = _check_models(models, data)
     params = _check_params(params, names)
-    y = data.y
     features = data.features() if any(model_spec(n).input == "features" for n in names) else None
-    digest = _data_digest(data, features is not None,
-                          any(model_spec(n).input == "images" for n in names))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    plan = []
-    for setup in setups:
-        for seed, split in setup_runs(setup, data, seeds=seeds, n_folds=n_folds):
-            for name in names:
-                plan.append((setup, seed, split, name))
+    plan = _plan(data, setups, names, seeds=seeds, n_folds=n_folds)
     config = {"data": data.name, "n_sources": len(data), "models": names, "setups": setups,
               "seeds": int(seeds), "n_folds": int(n_folds), "quick": bool(quick),
               "threshold": float(threshold), "params": params}
     with atomic_path(out / "config.json") as tmp:
         tmp.write_text(json.dumps(config, indent=1))
+    digest = _data_digest(data, features is not None, any(model_spec(n).input == "images" for n in names))
+    groups, keys, skipped = _runs_to_do(plan, out, digest, quick=quick, n_folds=n_folds, params=params)
+    computed = _compute(data, features, groups, total=len(plan), skipped=skipped, quick=quick, threads=threads,
+                        params=params, jobs=jobs, progress=progress, on_run_done=on_run_done)
+    records, preds = load_runs(out, models=names, setups=setups)
+    records = [r for r in records if r["key"] in keys]
+    result = collect(records, preds, threshold=threshold, out=out, models=names, setups=setups)
+    result.computed, result.skipped = computed, skipped
+    if report:
+        result.files = write_report(result, config=config)
+    return result
 
-    # The runs still to do, grouped by split: one group is one worker's task,
-    # so that models sharing a fit (cnn and cnn+kNN, forest and
-    # calibrated-forest) find it in their worker's memory.
+
+def _plan(data, setups, names, *, seeds, n_folds):
+    """Every (set-up, seed, split, model) of the benchmark, in report order."""
+    plan = []
+    for setup in setups:
+        for seed, split in setup_runs(setup, data, seeds=seeds, n_folds=n_folds):
+            for name in names:
+                plan.append((setup, seed, split, name))
+    return plan
+
+
+def _runs_to_do(plan, out, digest, *, quick, n_folds, params):
+    """The runs not finished on disk, grouped by split; the keys of every run; how many are done.
+
+    One group is one worker's task, so that models sharing a fit (cnn and
+    cnn+kNN, forest and calibrated-forest) find it in their worker's memory.
+    """
     groups, keys, skipped = {}, set(), 0
     for setup, seed, split, name in plan:
         path = run_dir(out, setup, name, seed)
@@ -369,8 +298,14 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
             skipped += 1
             continue
         groups.setdefault((setup, seed), []).append((setup, seed, split, name, path, key))
+    return groups, keys, skipped
+
+
+def _compute(data, features, groups, *, total, skipped, quick, threads, params, jobs, progress, on_run_done):
+    """Compute and store the runs of ``groups``, in this process or in worker processes; return how many."""
+    y = data.y
     computed = 0
-    bar = tqdm(total=len(plan), initial=skipped, desc="benchmark", unit="run", disable=not progress)
+    bar = tqdm(total=total, initial=skipped, desc="benchmark", unit="run", disable=not progress)
     jobs = _n_jobs(jobs, len(groups))
 
     def done(record):
@@ -382,9 +317,8 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
 
     if jobs == 1:
         for (setup, seed), runs in groups.items():
-            bar.set_postfix_str(f"{SETUPS[setup]} {seed}")
-            _run_group(data, features, y, runs, quick=quick, threads=threads, params=params,
-                       on_done=done)
+            bar.set_postfix_str(f"{setup_title(setup)} {seed}")
+            _run_group(data, features, y, runs, quick=quick, threads=threads, params=params, on_done=done)
     else:
         bar.set_postfix_str(f"{jobs} workers")
         tasks = (delayed(_run_group)(data, features, y, runs, quick=quick, threads=threads, params=params)
@@ -393,11 +327,4 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
             for record in records:
                 done(record)
     bar.close()
-
-    records, preds = load_runs(out, models=names, setups=setups)
-    records = [r for r in records if r["key"] in keys]
-    result = collect(records, preds, threshold=threshold, out=out, models=names, setups=setups)
-    result.computed, result.skipped = computed, skipped
-    if report:
-        result.files = write_report(result, config=config)
-    return result
+    return computed

@@ -18,6 +18,7 @@ rows; the same arguments give the same arrays.
 """
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -25,28 +26,21 @@ from .._errors import GlobsmlError
 
 __all__ = [
     "Split",
+    "Setup",
     "SETUPS",
     "SETUP_ALIASES",
     "LGO_FOLDS",
     "all2all_split",
     "cluster2cluster_split",
     "leave_galaxies_out_splits",
+    "get_setup",
+    "register_setup",
+    "setup_names",
+    "setup_title",
     "setup_runs",
     "resolve_setups",
 ]
 
-#: Registry names of the set-ups, with their printed names.
-SETUPS = {
-    "all2all": "All2All",
-    "virgo2fornax": "Virgo2Fornax",
-    "fornax2virgo": "Fornax2Virgo",
-    "lgo": "LeaveGalaxiesOut",
-}
-#: Names that stand for several set-ups.
-SETUP_ALIASES = {
-    "cluster2cluster": ("virgo2fornax", "fornax2virgo"),
-    "all": tuple(SETUPS),
-}
 #: Number of leave-galaxies-out folds of the benchmark.
 LGO_FOLDS = 5
 
@@ -183,14 +177,152 @@ def leave_galaxies_out_splits(galaxy, *, n_folds=LGO_FOLDS, seed=0, validation=0
     return splits
 
 
+# -- the registry of set-ups --------------------------------------------------
+
+@dataclass(frozen=True)
+class Setup:
+    """One experimental set-up: its name, what it is, and how it splits a data set.
+
+    Attributes
+    ----------
+    name : str
+        The registry name (``"all2all"``, ...), as ``--setups`` and
+        ``--setup`` take it.
+    title : str
+        The printed name (``"All2All"``), in tables, figures and notes.
+    description : str
+        One line for ``--help``.
+    make_runs : callable
+        ``make_runs(setup, data, *, seeds, n_folds)``: the benchmark's runs,
+        a list of (run index, :class:`Split`); the run index also seeds the
+        model.
+    make_split : callable or None
+        ``make_split(data, *, seed)``: the one split of a model trained
+        with ``seed`` (``globsml train``, explanations). None for a set-up
+        that gives several models at once (the folds of leave-galaxies-out).
+    train_cluster : str or None
+        The cluster a Cluster2Cluster set-up trains on (the published
+        networks' training data), None for the others.
+    """
+
+    name: str
+    title: str
+    description: str
+    make_runs: Callable
+    make_split: Callable = None
+    train_cluster: str = None
+
+    @property
+    def one_model(self):
+        """Whether one seed gives one model (so it can be trained into a bundle)."""
+        return self.make_split is not None
+
+    def split(self, data, *, seed=0):
+        """The :class:`Split` of the model trained with ``seed`` on ``data``."""
+        if self.make_split is None:
+            raise GlobsmlError(
+                f"set-up {self.name!r} gives several models, not one; choose one of "
+                f"{', '.join(setup_names(one_model=True))}"
+            )
+        return self.make_split(data, seed=int(seed))
+
+    def runs(self, data, *, seeds=10, n_folds=LGO_FOLDS):
+        """The benchmark's runs on ``data``: a list of (run index, :class:`Split`)."""
+        return self.make_runs(self, data, seeds=seeds, n_folds=n_folds)
+
+
+def _one_run_per_seed(setup, data, *, seeds, n_folds):
+    if seeds < 1:
+        raise GlobsmlError(f"--seeds must be at least 1, got {seeds}")
+    return [(s, setup.split(data, seed=s)) for s in range(seeds)]
+
+
+def _one_run(setup, data, *, seeds, n_folds):
+    # The test set does not depend on the seed: one run, seed 0.
+    return [(0, setup.split(data, seed=0))]
+
+
+def _one_run_per_fold(setup, data, *, seeds, n_folds):
+    # Galaxies are dealt with seed 0; the fold index is the run index.
+    return list(enumerate(leave_galaxies_out_splits(data.sources["galaxy"].to_numpy(), n_folds=n_folds, seed=0)))
+
+
+def _all2all(data, *, seed):
+    return all2all_split(len(data), seed=seed)
+
+
+def _trained_on(cluster):
+    def make_split(data, *, seed):
+        return cluster2cluster_split(data.cluster, train_cluster=cluster, seed=seed)
+
+    return make_split
+
+
+_SETUP_REGISTRY = {}
+#: Names that stand for several set-ups.
+SETUP_ALIASES = {
+    "cluster2cluster": ("virgo2fornax", "fornax2virgo"),
+    "all": None,  # every registered set-up
+}
+
+
+def register_setup(setup):
+    """Add a :class:`Setup` to the registry (its name must be new); return it."""
+    if not isinstance(setup, Setup):
+        raise TypeError(f"register_setup takes a Setup, got {type(setup).__name__}")
+    if setup.name in _SETUP_REGISTRY or setup.name in SETUP_ALIASES:
+        raise ValueError(f"set-up {setup.name!r} is registered already")
+    _SETUP_REGISTRY[setup.name] = setup
+    return setup
+
+
+for _setup in (
+    Setup("all2all", "All2All", "all sources, random 76:4:20 train/validation/test split per seed",
+          _one_run_per_seed, _all2all),
+    Setup("virgo2fornax", "Virgo2Fornax", "train (95:5) on Virgo, test on Fornax", _one_run,
+          _trained_on("Virgo"), train_cluster="Virgo"),
+    Setup("fornax2virgo", "Fornax2Virgo", "train (95:5) on Fornax, test on Virgo", _one_run,
+          _trained_on("Fornax"), train_cluster="Fornax"),
+    Setup("lgo", "LeaveGalaxiesOut", "leave galaxies out: folds of whole galaxies, each tested once",
+          _one_run_per_fold),
+):
+    register_setup(_setup)
+del _setup
+
+#: The registered set-ups by name (read-only view of the registry).
+SETUPS = _SETUP_REGISTRY
+
+
+def get_setup(name):
+    """The registered :class:`Setup` of ``name`` (case-insensitive); a clear error otherwise."""
+    if isinstance(name, Setup):
+        return name
+    try:
+        return _SETUP_REGISTRY[str(name).lower()]
+    except KeyError:
+        raise GlobsmlError(f"unknown set-up {name!r}; known set-ups: {', '.join(_SETUP_REGISTRY)}") from None
+
+
+def setup_names(*, one_model=None):
+    """Registered set-up names, in registration order; ``one_model=True``: those a bundle can be trained under."""
+    return [s.name for s in _SETUP_REGISTRY.values() if one_model is None or s.one_model == one_model]
+
+
+def setup_title(name):
+    """The printed name of a set-up (the name itself when it is not registered)."""
+    setup = _SETUP_REGISTRY.get(str(name))
+    return setup.title if setup is not None else str(name)
+
+
 def resolve_setups(names):
     """Expand aliases (``cluster2cluster``, ``all``) and check the names; keep order, drop repeats."""
     out = []
     for name in names:
         key = str(name).lower()
-        for s in SETUP_ALIASES.get(key, (key,)):
-            if s not in SETUPS:
-                known = ", ".join([*SETUPS, *SETUP_ALIASES])
+        expanded = SETUP_ALIASES.get(key, (key,)) or tuple(_SETUP_REGISTRY)
+        for s in expanded:
+            if s not in _SETUP_REGISTRY:
+                known = ", ".join([*_SETUP_REGISTRY, *SETUP_ALIASES])
                 raise GlobsmlError(f"unknown set-up {name!r}; known set-ups: {known}")
             if s not in out:
                 out.append(s)
@@ -202,7 +334,7 @@ def setup_runs(setup, data, *, seeds=10, n_folds=LGO_FOLDS):
 
     Parameters
     ----------
-    setup : str
+    setup : str or Setup
         A name of :data:`SETUPS`.
     data : GCDataset
     seeds : int
@@ -218,14 +350,4 @@ def setup_runs(setup, data, *, seeds=10, n_folds=LGO_FOLDS):
     list of (int, Split)
         The run index also seeds the model.
     """
-    if setup == "all2all":
-        if seeds < 1:
-            raise GlobsmlError(f"--seeds must be at least 1, got {seeds}")
-        return [(s, all2all_split(len(data), seed=s)) for s in range(seeds)]
-    if setup in ("virgo2fornax", "fornax2virgo"):
-        train = "Virgo" if setup == "virgo2fornax" else "Fornax"
-        return [(0, cluster2cluster_split(data.cluster, train_cluster=train, seed=0))]
-    if setup == "lgo":
-        splits = leave_galaxies_out_splits(data.sources["galaxy"].to_numpy(), n_folds=n_folds, seed=0)
-        return list(enumerate(splits))
-    raise GlobsmlError(f"unknown set-up {setup!r}; known set-ups: {', '.join(SETUPS)}")
+    return get_setup(setup).runs(data, seeds=seeds, n_folds=n_folds)

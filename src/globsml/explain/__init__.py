@@ -14,23 +14,60 @@
   run, with an index page.
 """
 
-from . import _errors_index, _figures, _global, _image, _lime, _permutation, _shap, _source
-from ._errors_index import *  # noqa: F403
-from ._figures import *  # noqa: F403
-from ._global import *  # noqa: F403
-from ._image import *  # noqa: F403
-from ._lime import *  # noqa: F403
-from ._permutation import *  # noqa: F403
-from ._shap import *  # noqa: F403
-from ._source import *  # noqa: F403
+from ._errors_index import read_errors, explain_errors, ERRORS_FILENAME
+from ._figures import plot_explanation, plot_feature_importance, save_figure
+from ._global import GlobalImportance, global_importance, plot_global_importance
+from ._image import (
+    torch_module, integrated_gradients, lime_image_attributions, ring_segments, occlusion_attributions,
+    image_attributions, image_baseline,
+)
+from ._lime import (
+    LimeExplanation, LimeStability, lime_explain, lime_stability, ridge_confidence_intervals,
+    stability_indices, LIME_KERNEL_WIDTH,
+)
+from ._permutation import permutation_importances
+from ._shap import ShapValues, shap_values
+from ._source import (
+    Explanation, ResolvedModel, explain_source, explain_resolved, find_source, fit_for_source,
+    parse_source, resolve_model, training_side, training_split, DISPLAY_FEATURES,
+)
 
 __all__ = [
-    *_lime.__all__,
-    *_shap.__all__,
-    *_permutation.__all__,
-    *_image.__all__,
-    *_source.__all__,
-    *_figures.__all__,
-    *_global.__all__,
-    *_errors_index.__all__,
+    "LimeExplanation",
+    "LimeStability",
+    "lime_explain",
+    "lime_stability",
+    "ridge_confidence_intervals",
+    "stability_indices",
+    "LIME_KERNEL_WIDTH",
+    "ShapValues",
+    "shap_values",
+    "permutation_importances",
+    "torch_module",
+    "integrated_gradients",
+    "lime_image_attributions",
+    "ring_segments",
+    "occlusion_attributions",
+    "image_attributions",
+    "image_baseline",
+    "Explanation",
+    "ResolvedModel",
+    "explain_source",
+    "explain_resolved",
+    "find_source",
+    "fit_for_source",
+    "parse_source",
+    "resolve_model",
+    "training_side",
+    "training_split",
+    "DISPLAY_FEATURES",
+    "plot_explanation",
+    "plot_feature_importance",
+    "save_figure",
+    "GlobalImportance",
+    "global_importance",
+    "plot_global_importance",
+    "read_errors",
+    "explain_errors",
+    "ERRORS_FILENAME",
 ]

@@ -9,6 +9,8 @@ import pandas as pd
 
 from .._errors import GlobsmlError
 from .._io import atomic_path
+from ..data import GC_THRESHOLD
+from ..experiments import resolve_dataset
 
 __all__ = ["read_errors", "explain_errors", "ERRORS_FILENAME"]
 
@@ -107,21 +109,20 @@ def explain_errors(run_dir, data, out_dir, *, model=None, limit=None, num_sample
     """
     from tqdm.auto import tqdm
 
-    from ..models import make_model, model_spec
     from ._figures import plot_explanation, save_figure
-    from ._source import _dataset, _fit, _training_side, explain_resolved
+    from ._source import explain_resolved, fit_for_source, training_split
 
     errors = read_errors(run_dir, model=model)
     config = _run_config(run_dir)
     if data is None and config.get("data") and Path(config["data"]).exists():
         data = config["data"]  # the data the benchmark ran on
-    data = _dataset(data)
+    data = resolve_dataset(data)
     quick = bool(config.get("quick", quick))
     n_folds = config.get("n_folds")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    # Most confident mistakes first: far from the 0.5 threshold.
-    errors = errors.assign(_conf=np.abs(errors["p_gc"].astype(float) - 0.5))
+    # Most confident mistakes first: far from the threshold.
+    errors = errors.assign(_conf=np.abs(errors["p_gc"].astype(float) - GC_THRESHOLD))
     errors = errors.sort_values(["model", "setup", "seed", "kind", "_conf"], ascending=[True, True, True, True, False])
     if limit is not None:
         errors = errors.groupby(["model", "setup", "seed", "kind"], sort=False).head(int(limit))
@@ -135,14 +136,12 @@ def explain_errors(run_dir, data, out_dir, *, model=None, limit=None, num_sample
             png = folder / f"{r.kind}_{_slug(r.galaxy)}_{int(r.ID)}.png"
             if not png.is_file():
                 try:
-                    training, validation, note = _training_side(
+                    _, _, note = training_split(
                         data, r.galaxy, setup=str(setup), seed=int(seed), id=int(r.ID), n_folds=n_folds)
                     key = (str(name), note)
                     if key not in models:
-                        kind = model_spec(str(name)).input
-                        est = make_model(str(name), random_state=int(seed), quick=quick)
-                        _fit(est, kind, training, validation)
-                        models[key] = (est, kind, str(name), training, note)
+                        models[key] = fit_for_source(str(name), data, r.galaxy, setup=str(setup), seed=int(seed),
+                                                     id=int(r.ID), n_folds=n_folds, quick=quick)
                 except GlobsmlError as exc:
                     skipped.append(f"{name} / {setup} / seed {int(seed)} / {r.galaxy}:{int(r.ID)}: {exc}")
                     bar.update(1)

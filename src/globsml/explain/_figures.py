@@ -114,13 +114,13 @@ def _lime_bars(ax, lime):
 
 def _info(ax, expl):
     ax.axis("off")
-    colour = _GC_COLOUR if expl.p_gc >= 0.5 else _NON_GC_COLOUR
+    colour = _GC_COLOUR if expl.is_candidate else _NON_GC_COLOUR
     ax.text(0.0, 0.98, expl.source, fontsize=12, weight="bold", va="top", transform=ax.transAxes)
     ax.text(0.0, 0.80, f"p_gc = {expl.p_gc:.3f}", fontsize=15, color=colour, va="top", transform=ax.transAxes)
     lines = [f"model says: {expl.verdict}", f"model: {expl.model_name}", f"trained on: {expl.trained_on}"]
     if expl.label is not None:
         truth = "GC" if expl.label else "not a GC"
-        right = "right" if (expl.p_gc >= 0.5) == bool(expl.label) else "WRONG"
+        right = "right" if expl.is_candidate == bool(expl.label) else "WRONG"
         lines.append(f"catalogue: {truth} (pGC={expl.pgc_catalogue:.2f}), {right}")
     else:
         lines.append("catalogue: no label")
@@ -204,7 +204,7 @@ def plot_explanation(expl):
                   f"p_gc lies among all sources of {expl.galaxy}." + (
                       f"\n{expl.reference_note}" if expl.reference_note else ""),
                   fontsize=8, va="center")
-    fig.suptitle(f"Why is {expl.source} {'a GC' if expl.p_gc >= 0.5 else 'not a GC'} "
+    fig.suptitle(f"Why is {expl.source} {'a GC' if expl.is_candidate else 'not a GC'} "
                  f"according to {expl.model_name}?", fontsize=11)
     return fig
 

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._errors import GlobsmlError
+from ..experiments import fit_on_split, get_setup, resolve_dataset
+from ..models import model_spec
 from ._figures import _figure
 from ._permutation import permutation_importances
 from ._shap import shap_values
@@ -58,28 +60,22 @@ def global_importance(model, data=None, *, setup="virgo2fornax", seed=0, n_repea
     -------
     GlobalImportance
     """
-    from ..experiments import SETUPS, setup_runs
-    from ..models import make_model, model_spec
-    from ._source import _dataset, _fit
-
     spec = model_spec(str(model))
     if spec.input != "features":
         raise GlobsmlError(
             f"{model}: global feature importance is for tabular models; for image models explain "
             "single sources (--source)"
         )
-    data = _dataset(data)
+    data = resolve_dataset(data)
     if not data.labelled or not data.has_table:
         raise GlobsmlError(f"{data.name or 'data'}: global importance needs a labelled feature table")
-    setup = str(setup).lower()
-    if setup not in SETUPS:
-        raise GlobsmlError(f"unknown set-up {setup!r}; known set-ups: {', '.join(SETUPS)}")
-    runs = dict(setup_runs(setup, data, seeds=int(seed) + 1))
-    split = runs.get(int(seed), next(iter(runs.values())))
-    training = data.select(split.train)
-    validation = data.select(split.validation) if len(split.validation) else None
-    est = make_model(spec.name, random_state=seed, quick=quick, **(params or {}))
-    _fit(est, "features", training, validation)
+    setup = get_setup(setup)
+    if setup.one_model:
+        split = setup.split(data, seed=seed)
+    else:  # folds: fold ``seed``
+        runs = dict(setup.runs(data))
+        split = runs.get(int(seed), next(iter(runs.values())))
+    est, _ = fit_on_split(spec.name, data, split, seed=seed, quick=quick, params=params)
     rng = np.random.default_rng(seed)
     test = split.test if len(split.test) <= max_rows else np.sort(rng.choice(split.test, max_rows, replace=False))
     X, y = data.features().iloc[test], data.y[test]
@@ -88,7 +84,7 @@ def global_importance(model, data=None, *, setup="virgo2fornax", seed=0, n_repea
         shap = shap_values(est, X.iloc[:shap_rows])
     except GlobsmlError:
         shap = None  # not a tree ensemble: permutation importance only
-    return GlobalImportance(model_name=spec.name, setup=SETUPS[setup], permutation=perm, shap=shap,
+    return GlobalImportance(model_name=spec.name, setup=setup.title, permutation=perm, shap=shap,
                             n_test=len(test))
 
 

@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 
 from .._errors import GlobsmlError
 
-__all__ = ["ShapValues", "shap_values", "final_estimator"]
+__all__ = ["ShapValues", "shap_values"]
 
 
 @dataclass
@@ -46,7 +46,7 @@ class ShapValues:
         return pd.Series(imp, index=self.feature_names, name="mean_abs_shap").sort_values(ascending=False)
 
 
-def final_estimator(model):
+def _split_pipeline(model):
     """Split a fitted model into (transform function, final estimator)."""
     if isinstance(model, Pipeline):
         head = model[:-1] if len(model.steps) > 1 else None
@@ -102,7 +102,7 @@ def shap_values(model, X, *, feature_names=None, background=None):
             import shap
     except ImportError:  # pragma: no cover - shap is in the explain extra
         raise GlobsmlError("SHAP values need the `shap` package: pip install 'globsml[explain]'") from None
-    transform, est = final_estimator(model)
+    transform, est = _split_pipeline(model)
     Xt = np.asarray(transform(X), dtype=float)
     names = list(feature_names if feature_names is not None else getattr(X, "columns", range(Xt.shape[1])))
     if Xt.shape[1] != len(names):

@@ -2,24 +2,59 @@
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from .._errors import GlobsmlError
-from ..data import FEATURES, GCDataset, load_dataset
+from ..data import FEATURES, GC_THRESHOLD, cluster_of
+from ..experiments import LGO_FOLDS, SETUPS, Split, fit_on_split, get_setup, resolve_dataset
+from ..models import make_model, model_names, model_spec
 from ._image import image_attributions, torch_module
 from ._lime import LIME_KERNEL_WIDTH, lime_explain, lime_stability
 
-__all__ = ["Explanation", "explain_source", "explain_resolved", "find_source", "parse_source", "resolve_model", "training_side", "DISPLAY_FEATURES"]
+__all__ = [
+    "Explanation",
+    "ResolvedModel",
+    "explain_source",
+    "explain_resolved",
+    "find_source",
+    "fit_for_source",
+    "parse_source",
+    "resolve_model",
+    "training_side",
+    "training_split",
+    "DISPLAY_FEATURES",
+]
 
 #: Features shown for image models (they have no LIME ranking): colour,
 #: brightness, concentration, size and shape, the quantities an astronomer
 #: selects GCs by.
 DISPLAY_FEATURES = ("colour", "m3_z", "CI_z", "semimajor_sigma_z", "eccentricity_z", "area_z")
 
-#: Set-ups whose training side is one cluster.
-_CLUSTER_SETUPS = {"virgo2fornax": "Virgo", "fornax2virgo": "Fornax"}
+class ResolvedModel(NamedTuple):
+    """A fitted model ready to explain sources (what :func:`resolve_model` returns).
+
+    Attributes
+    ----------
+    estimator : fitted classifier
+    kind : {"features", "images"}
+    name : str
+    training : GCDataset or None
+        The labelled data it was trained on, where known and at hand.
+    trained_on : str
+        Says what it was trained on, for people.
+    origin : {"given", "trained", "published", "bundle"}
+        Where it comes from: decides which reference data an explanation can show.
+    """
+
+    estimator: object
+    kind: str
+    name: str
+    training: object
+    trained_on: str
+    origin: str
 
 
 @dataclass
@@ -91,15 +126,14 @@ class Explanation:
         return f"{self.galaxy}:{self.id}"
 
     @property
+    def is_candidate(self):
+        """Whether the model calls the source a GC: ``p_gc > GC_THRESHOLD``, as the catalogue does."""
+        return bool(self.p_gc > GC_THRESHOLD)
+
+    @property
     def verdict(self):
-        """``"GC"`` or ``"not a GC"`` at p_gc >= 0.5."""
-        return "GC" if self.p_gc >= 0.5 else "not a GC"
-
-
-def _dataset(data):
-    if isinstance(data, GCDataset):
-        return data
-    return load_dataset(data)
+        """``"GC"`` or ``"not a GC"`` (see :attr:`is_candidate`)."""
+        return "GC" if self.is_candidate else "not a GC"
 
 
 def parse_source(text):
@@ -142,85 +176,105 @@ def training_side(data, galaxy, *, setup=None, seed=0, id=None, n_folds=None):
 
     Without ``setup``, the model is trained on the cluster the source is NOT
     in, leaving out the source's galaxy (so the source is never in the
-    training data). With a set-up of :mod:`globsml.experiments`
-    (``virgo2fornax``, ``fornax2virgo``, ``all2all``, ``lgo``), the training
-    part of that set-up's run is used, exactly as ``globsml benchmark``
-    trains it: run ``seed`` for all2all, the fold whose test part holds the
-    source for lgo (``id`` needed there).
+    training data). With a set-up of :data:`globsml.experiments.SETUPS`, the
+    training part of that set-up's split is used, exactly as ``globsml
+    train`` and ``globsml benchmark`` make it: the split of seed ``seed``
+    (:meth:`globsml.experiments.Setup.split`), and for leave-galaxies-out
+    the fold whose test part holds the source (``id`` needed there).
 
     Returns
     -------
     training : GCDataset
     note : str
     """
-    side = _training_side(data, galaxy, setup=setup, seed=seed, id=id, n_folds=n_folds)
-    return side[0], side[2]
+    split, _, note = training_split(data, galaxy, setup=setup, seed=seed, id=id, n_folds=n_folds)
+    return data.select(split.train), note
 
 
-def _training_side(data, galaxy, *, setup=None, seed=0, id=None, n_folds=None):
-    """(training, validation or None, note)."""
-    from ..data import cluster_of
+def training_split(data, galaxy, *, setup=None, seed=0, id=None, n_folds=None):
+    """The split a model explaining a source of ``galaxy`` is trained on (see :func:`training_side`).
 
+    Returns
+    -------
+    split : globsml.experiments.Split
+        Row positions into ``data``.
+    model_seed : int
+        The model's seed: ``seed``, or the fold index for leave-galaxies-out
+        (as the benchmark seeds its runs).
+    note : str
+    """
     if not data.labelled:
         raise GlobsmlError(
             f"{data.name or 'data'}: unlabelled (no pGC); a model to train needs labelled data "
             "(give --data a labelled data directory, or use a published or bundled model)"
         )
     if setup is not None:
-        return _benchmark_side(data, galaxy, str(setup).lower(), seed=seed, id=id, n_folds=n_folds)
+        return _setup_split(data, galaxy, get_setup(setup), seed=int(seed), id=id, n_folds=n_folds)
     home = cluster_of(galaxy)
     if home is None:
         raise GlobsmlError(f"galaxy {galaxy}: unknown cluster; name a --setup")
     cluster = "Virgo" if home == "Fornax" else "Fornax"
-    mask = (data.cluster == cluster) & (data.sources["galaxy"].to_numpy() != str(galaxy))
+    in_galaxy = data.sources["galaxy"].to_numpy() == str(galaxy)
+    mask = (data.cluster == cluster) & ~in_galaxy
     if not mask.any():
         raise GlobsmlError(f"{data.name or 'data'}: no labelled {cluster} sources to train on")
-    training = data.select(mask)
-    if len(np.unique(training.y)) < 2:
+    if len(np.unique(data.y[mask])) < 2:
         raise GlobsmlError(f"{data.name or 'data'}: the {cluster} training sources are all of one class")
-    return training, None, f"{cluster} ({len(training)} sources, {len(training.galaxies)} galaxies)"
+    split = Split(np.flatnonzero(mask), np.array([], dtype=np.int64), np.flatnonzero(in_galaxy))
+    n_galaxies = len(np.unique(data.sources["galaxy"].to_numpy()[mask]))
+    return split, int(seed), f"{cluster} ({len(split.train)} sources, {n_galaxies} galaxies)"
 
 
-def _benchmark_side(data, galaxy, setup, *, seed, id, n_folds):
-    """The training part of a benchmark set-up's run, as ``globsml benchmark`` makes it."""
-    try:
-        from ..experiments import LGO_FOLDS, SETUPS, setup_runs
-    except ImportError:  # pragma: no cover - experiments ship with globsml
-        raise GlobsmlError("set-ups need globsml.experiments") from None
-    if setup not in SETUPS:
-        raise GlobsmlError(f"unknown set-up {setup!r}; known set-ups: {', '.join(SETUPS)}")
-    runs = setup_runs(setup, data, seeds=int(seed) + 1, n_folds=n_folds or LGO_FOLDS)
-    if setup == "lgo":
-        if id is None:
-            raise GlobsmlError("the lgo set-up needs the source (GALAXY:ID) to find its fold")
-        row = find_source(data, galaxy, id)
-        chosen = [(k, sp) for k, sp in runs if row in set(sp.test.tolist())]
-        if not chosen:
-            raise GlobsmlError(f"{galaxy}:{id} is in no test fold of lgo")
-        run, split = chosen[0]
-    else:
-        match = [(k, sp) for k, sp in runs if k == int(seed)] or runs[:1]
-        run, split = match[0]
+def _setup_split(data, galaxy, setup, *, seed, id, n_folds):
+    """The split of a registered set-up that a source of ``galaxy`` is explained under."""
+    if setup.one_model:
+        run, split = seed, setup.split(data, seed=seed)
         if id is not None:
             row = find_source(data, galaxy, id)
             if row in set(split.train.tolist()) or row in set(split.validation.tolist()):
                 raise GlobsmlError(
-                    f"{galaxy}:{id} is in the training part of {setup} run {run}; "
+                    f"{galaxy}:{id} is in the training part of {setup.name} run {run}; "
                     "explain it with another --seed or set-up"
                 )
-    training = data.select(split.train)
-    validation = data.select(split.validation) if len(split.validation) else None
-    note = f"{SETUPS[setup]} run {run} ({len(training)} sources)"
-    return training, validation, note
+    else:  # folds: the one that tests the source
+        if id is None:
+            raise GlobsmlError(f"the {setup.name} set-up needs the source (GALAXY:ID) to find its fold")
+        row = find_source(data, galaxy, id)
+        chosen = [(k, sp) for k, sp in setup.runs(data, n_folds=n_folds or LGO_FOLDS)
+                  if row in set(sp.test.tolist())]
+        if not chosen:
+            raise GlobsmlError(f"{galaxy}:{id} is in no test fold of {setup.name}")
+        run, split = chosen[0]
+    return split, int(run), f"{setup.title} run {run} ({len(split.train)} sources)"
 
 
-def _published_cluster(name):
-    """Training cluster of a published pre-trained model, from its name."""
-    low = name.lower()
-    for key, cluster in _CLUSTER_SETUPS.items():
-        if low.endswith(key):
-            return cluster
-    return None
+def fit_for_source(model, data, galaxy, *, setup=None, seed=0, id=None, n_folds=None, quick=False,
+                   params=None):
+    """Train a registry model to explain a source of ``galaxy``, as ``globsml train`` would.
+
+    Returns
+    -------
+    ResolvedModel
+    """
+    split, model_seed, note = training_split(data, galaxy, setup=setup, seed=seed, id=id, n_folds=n_folds)
+    est, _ = fit_on_split(model, data, split, seed=model_seed, quick=quick, params=params)
+    return ResolvedModel(est, model_spec(model).input, str(model), data.select(split.train),
+                         _with_profile(note, quick, params), "trained")
+
+
+def _with_profile(note, quick, params):
+    """The training note, with the quick profile and parameter overrides named."""
+    if quick:
+        note += ", quick profile"
+    if params:
+        note += ", " + ", ".join(f"{k}={v}" for k, v in params.items())
+    return note
+
+
+def _published_cluster(est):
+    """Training cluster of a published pre-trained network: that of its set-up."""
+    network = getattr(est, "network", None)
+    return get_setup(network).train_cluster if network in SETUPS else None
 
 
 def resolve_model(model, data, galaxy, *, training=None, setup=None, seed=0, quick=False, id=None, n_folds=None,
@@ -229,44 +283,35 @@ def resolve_model(model, data, galaxy, *, training=None, setup=None, seed=0, qui
 
     Returns
     -------
-    estimator : fitted classifier
-    kind : {"features", "images"}
-    name : str
-    training : GCDataset or None
-        The labelled data it was trained on, where known and at hand.
-    trained_on : str
+    ResolvedModel
+        (estimator, kind, name, training, trained_on, origin).
     """
-    from ..models import make_model, model_names, model_spec
-
     if not isinstance(model, (str, Path)):
         kind = _guess_kind(model)
         note = "given model" if training is None else f"given model; reference {training.name}"
-        return model, kind, type(model).__name__, training, note
+        return ResolvedModel(model, kind, type(model).__name__, training, note, "given")
     text = str(model)
     if text not in model_names() and Path(text).exists():
         return _resolve_bundle(Path(text), data, galaxy, training=training, setup=setup)
     spec = model_spec(text)
-    est = make_model(text, random_state=seed, quick=quick, **(params or {}))
-    if getattr(est, "pretrained", False) or text.startswith("published-"):
-        cluster = _published_cluster(text)
+    if spec.pretrained:
+        est = make_model(text, random_state=seed, quick=quick, **(params or {}))
+        cluster = _published_cluster(est)
         ref = None
         if training is None and cluster is not None and data.labelled and data.has_table:
             sub = data.cluster == cluster
             ref = data.select(sub) if sub.any() else None
         elif training is not None:
             ref = training
-        return est, spec.input, text, ref, f"published weights ({cluster or 'see model'} labels)"
-    validation = None
+        return ResolvedModel(est, spec.input, text, ref, f"published weights ({cluster or 'see model'} labels)",
+                             "published")
     if training is None:
-        training, validation, note = _training_side(data, galaxy, setup=setup, seed=seed, id=id, n_folds=n_folds)
-    else:
-        note = f"{training.name} ({len(training)} sources)"
-    if quick:
-        note += ", quick profile"
-    if params:
-        note += ", " + ", ".join(f"{k}={v}" for k, v in params.items())
-    _fit(est, spec.input, training, validation)
-    return est, spec.input, text, training, note
+        return fit_for_source(text, data, galaxy, setup=setup, seed=seed, id=id, n_folds=n_folds, quick=quick,
+                              params=params)
+    everything = Split(np.arange(len(training)), np.array([], dtype=np.int64), np.array([], dtype=np.int64))
+    est, _ = fit_on_split(text, training, everything, seed=seed, quick=quick, params=params)
+    note = _with_profile(f"{training.name} ({len(training)} sources)", quick, params)
+    return ResolvedModel(est, spec.input, text, training, note, "trained")
 
 
 def _guess_kind(est):
@@ -281,31 +326,6 @@ def _guess_kind(est):
         if any(isinstance(m, torch.nn.Conv2d) for m in module.modules()):
             return "images"
     return "features"
-
-
-def _fit(est, kind, training, validation=None):
-    """Fit as ``globsml benchmark`` does: complete training rows, eval_set when the model takes one."""
-    import inspect
-
-    def inputs(ds):
-        return ds.images() if kind == "images" else ds.features()
-
-    kwargs = {}
-    if validation is not None:
-        try:
-            if "eval_set" in inspect.signature(est.fit).parameters:
-                kwargs["eval_set"] = (inputs(validation), validation.y)
-        except (TypeError, ValueError):
-            pass
-    y = training.y
-    if kind == "images":
-        est.fit(training.images(), y, **kwargs)
-        return est
-    from ..preprocessing import drop_incomplete
-
-    X, y = drop_incomplete(training.features(), y)  # as published: no NaN photometry in training
-    est.fit(X, y, **kwargs)
-    return est
 
 
 def _resolve_bundle(path, data, galaxy, *, training=None, setup=None):
@@ -329,10 +349,11 @@ def _resolve_bundle(path, data, galaxy, *, training=None, setup=None):
     ref = training
     if ref is None and data.labelled and data.has_table and info.get("setup"):
         try:
-            ref = _training_side(data, galaxy, setup=setup or info["setup"], seed=int(info.get("seed", 0)))[0]
+            # The bundle's own split: the set-up and seed it was trained with.
+            ref = training_side(data, galaxy, setup=setup or info["setup"], seed=int(info.get("seed", 0)))[0]
         except GlobsmlError:
             ref = None
-    return est, kind, name, ref, note
+    return ResolvedModel(est, kind, name, ref, note, "bundle")
 
 
 def explain_source(
@@ -388,7 +409,7 @@ def explain_source(
     -------
     Explanation
     """
-    data = _dataset(data)
+    data = resolve_dataset(data)
     find_source(data, galaxy, id)  # a wrong GALAXY:ID fails before any training
     resolved = resolve_model(model, data, galaxy, training=training, setup=setup, seed=seed, quick=quick, id=id,
                              params=params)
@@ -405,13 +426,13 @@ def explain_resolved(resolved, data, galaxy, id, *, seed=0, num_features=8, num_
     Explaining many sources of one model (``globsml explain --errors``)
     trains it once.
     """
-    est, kind, name, training, trained_on = resolved
+    est, kind, name, training, trained_on, origin = resolved
     row = find_source(data, galaxy, id)
     record = data.sources.iloc[row]
     label = pgc = None
     if data.labelled and pd.notna(record["pGC"]):
         pgc = float(record["pGC"])
-        label = int(pgc >= 0.5)
+        label = int(pgc >= GC_THRESHOLD)  # the catalogue label rule
     cutout = data.images([row])[0] if galaxy in data.image_files else None
     features = record.reindex(list(FEATURES)).astype(float) if data.has_table else None
     expl = Explanation(
@@ -421,7 +442,7 @@ def explain_resolved(resolved, data, galaxy, id, *, seed=0, num_features=8, num_
     if training is not None and training.has_table and training.labelled:
         expl.reference = training.features()
         expl.reference_labels = training.y
-        if trained_on.startswith("published"):
+        if origin == "published":
             # Pre-trained elsewhere: these are only sources of the same cluster.
             expl.reference_note = f"{training.name} sources of the network's training cluster, catalogue labels"
         else:
@@ -441,19 +462,19 @@ def explain_resolved(resolved, data, galaxy, id, *, seed=0, num_features=8, num_
             f"{data.name or 'data'}: no feature table for tabular model {name}; measure the features "
             "on the cut-outs with `globsml features`, or explain an image model"
         )
-    if training is None and not trained_on.startswith("bundle"):
+    if training is None and origin != "bundle":
         raise GlobsmlError(f"LIME for {name} needs the training data (give training=...)")
     frame = features.to_frame().T
     expl.p_gc = float(np.asarray(est.predict_proba(frame))[0, 1])
     if training is not None:
         train_x = training.features()
-    elif trained_on.startswith("bundle"):
+    elif origin == "bundle":
         # A bundle without its labelled training data at hand: LIME samples
         # from the features of this data set (it needs no labels), and the
         # reference is the data split by the model's own verdict.
         train_x = data.features()
         expl.reference = train_x
-        expl.reference_labels = (np.asarray(est.predict_proba(train_x))[:, 1] >= 0.5).astype(int)
+        expl.reference_labels = (np.asarray(est.predict_proba(train_x))[:, 1] > GC_THRESHOLD).astype(int)
         expl.reference_note = f"sources of {data.name or 'the data'}, split by this model's verdict"
     expl.lime = lime_explain(
         est, features, train_x, num_features=num_features, num_samples=num_samples,
@@ -505,5 +526,5 @@ def _galaxy_reference(expl, est, data, galaxy, *, seed=0):
     expl.reference_p_gc = p
     if feats is not None:
         expl.reference = feats.reset_index(drop=True)
-        expl.reference_labels = (p >= 0.5).astype(int)
+        expl.reference_labels = (p > GC_THRESHOLD).astype(int)
         expl.reference_note = f"other sources of {galaxy}, split by this model's verdict"

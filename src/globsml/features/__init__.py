@@ -8,11 +8,31 @@ the full-frame path from a pair of HST images to a table and cut-outs
 (:func:`extract_sources`).
 """
 
-from ._cutouts import *  # noqa: F403
-from ._frames import *  # noqa: F403
-from ._fwhm import *  # noqa: F403
-from ._photometry import *  # noqa: F403
-from ._segmentation import *  # noqa: F403
-from . import _cutouts, _frames, _fwhm, _photometry, _segmentation
+from ._cutouts import cutout_features, directory_features
+from ._frames import extract_sources, make_cutouts, read_frame, FRAME_DEFAULTS
+from ._fwhm import gaussian_fwhm
+from ._photometry import (
+    APERTURE_RADII, aperture_photometry, circular_overlap, correct_extinction, magnitudes,
+    photometric_columns,
+)
+from ._segmentation import background_stats, segment_properties, moment_properties, DETECTION_DEFAULTS
 
-__all__ = [*_cutouts.__all__, *_frames.__all__, *_fwhm.__all__, *_photometry.__all__, *_segmentation.__all__]
+__all__ = [
+    "cutout_features",
+    "directory_features",
+    "extract_sources",
+    "make_cutouts",
+    "read_frame",
+    "FRAME_DEFAULTS",
+    "gaussian_fwhm",
+    "APERTURE_RADII",
+    "aperture_photometry",
+    "circular_overlap",
+    "correct_extinction",
+    "magnitudes",
+    "photometric_columns",
+    "background_stats",
+    "segment_properties",
+    "moment_properties",
+    "DETECTION_DEFAULTS",
+]

@@ -12,21 +12,43 @@
   cut-out stacks on a dask.distributed cluster, partition by partition.
 """
 
-from ._bundle import *  # noqa: F403
-from ._catalogue import *  # noqa: F403
-from ._dask import *  # noqa: F403
-from ._detect import *  # noqa: F403
-from ._figures import *  # noqa: F403
-from ._predict import *  # noqa: F403
-from ._train import *  # noqa: F403
-from . import _bundle, _catalogue, _dask, _detect, _figures, _predict, _train
+from ._bundle import (
+    Bundle, load_bundle, published_bundle, PUBLISHED_BUNDLES, BUNDLE_FORMAT,
+    TRUSTED_TYPE_PREFIXES,
+)
+from ._catalogue import CATALOGUE_FORMATS, POSITION_COLUMNS, catalogue_format, write_catalogue, read_catalogue
+from ._dask import Partition, write_partitions, list_partitions, predict_partitions, read_partitioned
+from ._detect import read_frame, detect_candidates
+from ._figures import plot_candidate_colours
+from ._predict import (
+    predict_catalogue, catalogue_frame, catalogue_metrics, evaluate_predictions, metrics_summary,
+)
+from ._train import train_bundle
 
 __all__ = [
-    *_bundle.__all__,
-    *_catalogue.__all__,
-    *_dask.__all__,
-    *_detect.__all__,
-    *_figures.__all__,
-    *_predict.__all__,
-    *_train.__all__,
+    "Bundle",
+    "load_bundle",
+    "published_bundle",
+    "PUBLISHED_BUNDLES",
+    "BUNDLE_FORMAT",
+    "TRUSTED_TYPE_PREFIXES",
+    "CATALOGUE_FORMATS",
+    "POSITION_COLUMNS",
+    "catalogue_format",
+    "write_catalogue",
+    "read_catalogue",
+    "Partition",
+    "write_partitions",
+    "list_partitions",
+    "predict_partitions",
+    "read_partitioned",
+    "read_frame",
+    "detect_candidates",
+    "plot_candidate_colours",
+    "predict_catalogue",
+    "catalogue_frame",
+    "catalogue_metrics",
+    "evaluate_predictions",
+    "metrics_summary",
+    "train_bundle",
 ]

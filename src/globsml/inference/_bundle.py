@@ -45,7 +45,6 @@ from ..data import CUTOUT_SHAPE, FEATURES, GC_THRESHOLD
 __all__ = [
     "Bundle",
     "load_bundle",
-    "save_bundle",
     "published_bundle",
     "PUBLISHED_BUNDLES",
     "BUNDLE_FORMAT",
@@ -464,11 +463,6 @@ def _jsonable(obj):
     if isinstance(obj, Path):
         return str(obj)
     return str(obj)
-
-
-def save_bundle(bundle, path):
-    """Write ``bundle`` to ``path`` (see :meth:`Bundle.save`)."""
-    return bundle.save(path)
 
 
 def _read_members(path):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from catboost import CatBoostClassifier
 
-from ..data import FEATURES
+from ..data import FEATURES, GC_THRESHOLD
 
 __all__ = ["FastCatBoostClassifier"]
 
@@ -51,5 +51,5 @@ class FastCatBoostClassifier(CatBoostClassifier):
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X, **kwargs):
-        """1 where p(GC) > 0.5, else 0."""
-        return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
+        """1 where p(GC) > GC_THRESHOLD, else 0."""
+        return (self.predict_proba(X)[:, 1] > GC_THRESHOLD).astype(np.int64)

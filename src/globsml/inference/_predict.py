@@ -16,7 +16,6 @@ __all__ = [
     "catalogue_metrics",
     "evaluate_predictions",
     "metrics_summary",
-    "features_from_cutouts",
 ]
 
 

@@ -1,15 +1,15 @@
 """Train a registered model under a set-up and save it as a bundle."""
 
-import inspect
-
 import numpy as np
 
 from .._errors import GlobsmlError
-from ..data import FEATURES, GCDataset, load_dataset
+from ..data import FEATURES, GC_THRESHOLD
+from ..experiments import fit_on_split, get_setup, model_inputs, resolve_dataset, training_rows
+from ..models import make_model, model_spec
 from ._bundle import Bundle
 from ._predict import evaluate_predictions, metrics_summary
 
-__all__ = ["train_bundle", "SETUPS"]
+__all__ = ["train_bundle"]
 
 
 def _catboost_fast(random_state=0, iterations=300, depth=6, thread_count=1, **params):
@@ -29,24 +29,10 @@ def _register_fast_path():
                        description="CatBoost, 300 trees on raw float32 features, no rescaling step: "
                                    "the fast path for survey-scale prediction (globsml.inference)")
 
-#: Set-ups a bundle can be trained under (those of :mod:`globsml.experiments`
-#: that give one model): All2All (random 76:4:20 split, seeded) and
-#: Cluster2Cluster (train on one cluster, test on the other).
-SETUPS = ("all2all", "virgo2fornax", "fornax2virgo")
-
 
 def _split(ds, setup, seed):
-    """The set-up's :class:`globsml.experiments.Split` (train, validation, test rows)."""
-    from ..experiments import all2all_split, cluster2cluster_split
-
-    key = str(setup).lower()
-    if key == "all2all":
-        split = all2all_split(len(ds), seed=seed)
-    elif key in ("virgo2fornax", "fornax2virgo"):
-        split = cluster2cluster_split(ds.cluster, train_cluster="Virgo" if key == "virgo2fornax" else "Fornax",
-                                      seed=seed)
-    else:
-        raise GlobsmlError(f"unknown set-up {setup!r} for a bundle; known set-ups: {', '.join(SETUPS)}")
+    """The set-up's :class:`globsml.experiments.Split` of the model trained with ``seed``."""
+    split = get_setup(setup).split(ds, seed=seed)
     for what in ("train", "test"):
         if len(getattr(split, what)) == 0:
             raise GlobsmlError(f"{ds.name or 'data'}: set-up {setup!r} leaves no {what} sources")
@@ -67,28 +53,36 @@ def _describe(ds, rows):
     return out
 
 
-def _complete(ds, rows):
-    """Training rows the published preprocessing keeps (no NaN photometry)."""
-    from ..preprocessing import complete_rows
-
-    return rows[np.asarray(complete_rows(ds.sources.iloc[rows]), dtype=bool)]
-
-
-def _inputs(ds, rows, kind):
-    if kind == "images":
-        return ds.images(rows)
-    return ds.features().iloc[rows]
-
-
 def _target_features(adapt_to, *, ebv=None, progress=False):
     """Features of the unlabelled target: its table's, or measured on its cut-outs."""
     from ._predict import dataset_features
 
-    ds = adapt_to if isinstance(adapt_to, GCDataset) else load_dataset(adapt_to)
+    ds = resolve_dataset(adapt_to)
     return dataset_features(ds, ebv=ebv, progress=progress), ds
 
 
-def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=False, params=None,
+def _fit_adapted(model, ds, split, adapt_to, *, adaptation, ebv, seed, quick, params, progress, context):
+    """Fit a tabular model on the split's training rows, adapted to unlabelled target data.
+
+    The rows are those :func:`globsml.experiments.fit_on_split` trains on;
+    the fit is :func:`globsml.adapt.adapt_fit`'s. Returns (estimator, train
+    rows, what the adaptation did).
+    """
+    from ..adapt import adapt_fit
+
+    spec = model_spec(model)
+    if spec.input != "features" or spec.pretrained:
+        raise GlobsmlError(f"--adapt-to adapts tabular models; {model!r} is not one")
+    train = training_rows(ds, spec.input, split.train, context=context)
+    estimator = make_model(model, random_state=seed, quick=quick, **dict(params or {}))
+    target, target_ds = _target_features(adapt_to, ebv=ebv, progress=progress)
+    estimator, adapted = adapt_fit(estimator, model_inputs(ds, spec.input, train), ds.y[train],
+                                   target[list(FEATURES)], methods=adaptation, random_state=seed)
+    adapted.update(target=str(target_ds.name), galaxies=int(target["galaxy"].nunique()))
+    return estimator, train, adapted
+
+
+def train_bundle(data, model, *, setup, seed=0, out=None, threshold=GC_THRESHOLD, quick=False, params=None,
                  progress=False, adapt_to=None, adaptation=("weights",), ebv=None):
     """Fit a registered model under a set-up, validate it, and save a bundle.
 
@@ -104,11 +98,11 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=F
         A published pretrained network is not refitted, only validated and
         bundled.
     setup : str
-        ``"all2all"`` (random 76:4:20 train/validation/test split),
-        ``"virgo2fornax"`` or ``"fornax2virgo"`` (train 95:5 on one
-        cluster, test on the other), as :mod:`globsml.experiments`. Models
-        whose ``fit`` takes ``eval_set`` get the validation part; the
-        bundle's metrics are those of the test part.
+        A set-up of :data:`globsml.experiments.SETUPS` that gives one model
+        per seed (``globsml.experiments.setup_names(one_model=True)``:
+        ``"all2all"``, ``"virgo2fornax"``, ``"fornax2virgo"``). The model
+        is fitted by :func:`globsml.experiments.fit_on_split`, as the
+        benchmark fits it; the bundle's metrics are those of the test part.
     seed : int
         Seed of the model and the split; same seed, same bundle.
     out : str or Path, optional
@@ -137,38 +131,24 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=F
     Bundle
         Fitted; saved when ``out`` is given.
     """
-    from ..models import make_model, model_spec
-
     _register_fast_path()
     if data is None:
         raise GlobsmlError("train_bundle needs the training data (a labelled data directory or GCDataset)")
-    ds = data if isinstance(data, GCDataset) else load_dataset(data)
+    ds = resolve_dataset(data)
     if not ds.labelled:
         raise GlobsmlError(f"{ds.name or 'data'}: training needs labels (a pGC column)")
     spec = model_spec(model)
     split = _split(ds, setup, seed)
-    train, val, test = split.train, split.validation, split.test
-    if spec.input == "features":
-        train = _complete(ds, train)
-    estimator = make_model(model, random_state=seed, quick=quick, **dict(params or {}))
-    y = ds.y
-    if len(np.unique(y[train])) < 2:
-        raise GlobsmlError(f"{ds.name or 'data'}: the training part of {setup!r} holds only one class")
+    val, test = split.validation, split.test
+    context = f"{ds.name or 'data'}, set-up {setup!r}"
     adapted = None
-    if adapt_to is not None:
-        from ..adapt import adapt_fit
-
-        if spec.input != "features" or getattr(estimator, "pretrained", False):
-            raise GlobsmlError(f"--adapt-to adapts tabular models; {model!r} is not one")
-        target, target_ds = _target_features(adapt_to, ebv=ebv, progress=progress)
-        estimator, adapted = adapt_fit(estimator, _inputs(ds, train, "features"), y[train],
-                                       target[list(FEATURES)], methods=adaptation, random_state=seed)
-        adapted.update(target=str(target_ds.name), galaxies=int(target["galaxy"].nunique()))
-    elif not getattr(estimator, "pretrained", False):  # published networks are only validated
-        fit_kw = {}
-        if len(val) and "eval_set" in inspect.signature(estimator.fit).parameters:
-            fit_kw["eval_set"] = (_inputs(ds, val, spec.input), y[val])
-        estimator.fit(_inputs(ds, train, spec.input), y[train], **fit_kw)
+    if adapt_to is None:
+        estimator, train = fit_on_split(model, ds, split, seed=seed, quick=quick, params=params, context=context)
+    else:
+        estimator, train, adapted = _fit_adapted(model, ds, split, adapt_to, adaptation=adaptation, ebv=ebv,
+                                                 seed=seed, quick=quick, params=params, progress=progress,
+                                                 context=context)
+    y = ds.y
     bundle = Bundle(
         estimator,
         input=spec.input,
@@ -176,7 +156,7 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=F
         features=list(FEATURES),
         threshold=threshold,
     )
-    p_test = bundle.predict_proba(_inputs(ds, test, spec.input), progress=progress)
+    p_test = bundle.predict_proba(model_inputs(ds, spec.input, test), progress=progress)
     test_sources = ds.sources.iloc[test]
     metrics = evaluate_predictions(y[test], p_test, galaxy=test_sources["galaxy"].to_numpy(),
                                    ids=test_sources["ID"].to_numpy(), threshold=threshold)

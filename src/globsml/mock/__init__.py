@@ -12,8 +12,16 @@ the survey needs, those most like real ones (:mod:`globsml.mock._critic`).
 It is the project's embedded default data set (:func:`default_data_dir`).
 """
 
-from ._cache import *  # noqa: F403
-from ._survey import *  # noqa: F403
-from . import _cache, _survey
+from ._cache import default_data_dir, cache_dir, generator_digest, DEFAULT_SEED
+from ._survey import make_mock_survey, survey_counts, make_galaxy, MARKER
 
-__all__ = [*_survey.__all__, *_cache.__all__]
+__all__ = [
+    "make_mock_survey",
+    "survey_counts",
+    "make_galaxy",
+    "MARKER",
+    "default_data_dir",
+    "cache_dir",
+    "generator_digest",
+    "DEFAULT_SEED",
+]

@@ -26,6 +26,8 @@ from importlib import resources
 
 import numpy as np
 
+from .._errors import GlobsmlError
+
 __all__ = ["RealismCritic", "export_classifier", "export_network", "pixel_network", "pixel_inputs", "realism_critic", "proposal_model", "source_parameters",
            "proposal_acceptance", "weighted_choice"]
 
@@ -59,6 +61,19 @@ def export_classifier(clf, features):
     """
     if getattr(clf, "n_trees_per_iteration_", 1) != 1:
         raise ValueError("export_classifier: a binary classifier is needed")
+    # scikit-learn has no public API for a fitted HistGradientBoosting's trees:
+    # this reads its private ``_predictors`` and ``_baseline_prediction`` (the
+    # layout of scikit-learn 1.0 to 1.9). Only the calibration
+    # (benchmarks/calibrate_mock.py) calls it; the shipped critic reads the
+    # exported arrays. tests/mock/test_critic.py checks the export against
+    # ``decision_function``, so a change of that layout fails there.
+    if not (hasattr(clf, "_predictors") and hasattr(clf, "_baseline_prediction")):
+        import sklearn
+
+        raise GlobsmlError(
+            f"export_classifier: scikit-learn {sklearn.__version__} keeps its trees elsewhere; the "
+            "export reads the private layout of scikit-learn 1.0 to 1.9"
+        )
     parts, roots, offset = [], [], 0
     for (tree,) in clf._predictors:
         nodes = tree.nodes

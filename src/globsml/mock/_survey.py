@@ -267,8 +267,8 @@ def _draw_pool(plan, rng, quantiles, ref_sigma, *, factor=1, proposal=None):
             s = {k: v[keep] for k, v in s.items()}
             n_gc, n_co = min(2 * n_gc, 10**6), min(2 * n_co, 10**6)
         chunks.append(s)
-        pos = sum(int((c["pGC"] >= 0.5).sum()) for c in chunks)
-        neg = sum(int((c["pGC"] < 0.5).sum()) for c in chunks)
+        pos = sum(int((c["pGC"] >= GC_THRESHOLD).sum()) for c in chunks)
+        neg = sum(int((c["pGC"] < GC_THRESHOLD).sum()) for c in chunks)
         if pos >= need_pos and neg >= need_neg:
             return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
     raise GlobsmlError(f"mock survey: {plan.galaxy}: could not draw {need_pos} labelled GCs and "
@@ -282,7 +282,7 @@ def _candidates(plan, pool, taken, rng, quant, calib, *, progress=None):
     batches; the ones picked here are marked too. Returns the sources (in
     the raster order of the segmentation) and their cut-outs.
     """
-    lab = pool["pGC"] >= 0.5
+    lab = pool["pGC"] >= GC_THRESHOLD
     pos, neg = np.flatnonzero(lab & ~taken), np.flatnonzero(~lab & ~taken)
     n_neg = plan.n_sources - plan.n_gcs
     # artefacts (hot pixels, cosmic rays) take their measured share of the
@@ -427,7 +427,7 @@ def make_galaxy(plan, seed_rng, calib, *, critic=None, proposal=None, oversample
     log_w = np.where(seen, 0.0, UNDETECTED_LOG_WEIGHT)
     if critic is not None:
         log_w = log_w + critic.log_ratio(feats, cut)
-    lab = src["pGC"] >= 0.5
+    lab = src["pGC"] >= GC_THRESHOLD
     pos, neg = np.flatnonzero(lab), np.flatnonzero(~lab)
     keep = np.concatenate([pos[weighted_choice(log_w[pos], plan.n_gcs, rng)],
                            neg[weighted_choice(log_w[neg], plan.n_sources - plan.n_gcs, rng)]])

@@ -6,19 +6,43 @@ published features (scaling is part of the model), image models the
 (n, 2, 20, 20) cut-outs.
 """
 
-from ._registry import *  # noqa: F403
-from . import _registry
-from . import _calibration, _tabular  # tabular models first: registry order = report order (helper 5)
-from ._calibration import *  # noqa: F403,E402
-from ._tabular import *  # noqa: F403,E402
+# Importing a model module registers its models: tabular first, so that the
+# registry order (the order of reports) is the publication's.
+from ._registry import ModelSpec, register_model, make_model, model_names, model_spec
+from ._calibration import ValidationCalibratedClassifier
+from ._tabular import ScaledNystroem, tabular_pipeline, final_estimator
+from ._cnn import CNNNet, GCCNNClassifier, CNNKNNClassifier
+from ._mlp import GCMLPClassifier, MLPNet
+from ._published import (
+    PUBLISHED_NETWORKS, PublishedCNNClassifier, read_published_checkpoint, load_published_cnn,
+    load_published_mlp, published_model_path, published_port_check,
+)
+from ._tabnet import GCTabNetClassifier
+from ._reuse import fit_or_reuse, reusing_fits
 
-from . import _cnn, _mlp, _published, _tabnet, _torch  # neural models (helper 6)
-from ._cnn import *  # noqa: F403,E402
-from ._mlp import *  # noqa: F403,E402
-from ._published import *  # noqa: F403,E402
-from ._tabnet import *  # noqa: F403,E402
-from ._torch import load_checkpoint, save_checkpoint  # noqa: E402
-from ._reuse import fit_or_reuse, reusing_fits  # noqa: E402
-
-__all__ = [*_registry.__all__, *_calibration.__all__, *_tabular.__all__, *_cnn.__all__, *_mlp.__all__, *_published.__all__, *_tabnet.__all__, "save_checkpoint", "load_checkpoint",
-           "fit_or_reuse", "reusing_fits"]
+__all__ = [
+    "ModelSpec",
+    "register_model",
+    "make_model",
+    "model_names",
+    "model_spec",
+    "ValidationCalibratedClassifier",
+    "ScaledNystroem",
+    "tabular_pipeline",
+    "final_estimator",
+    "CNNNet",
+    "GCCNNClassifier",
+    "CNNKNNClassifier",
+    "GCMLPClassifier",
+    "MLPNet",
+    "PUBLISHED_NETWORKS",
+    "PublishedCNNClassifier",
+    "read_published_checkpoint",
+    "load_published_cnn",
+    "load_published_mlp",
+    "published_model_path",
+    "published_port_check",
+    "GCTabNetClassifier",
+    "fit_or_reuse",
+    "reusing_fits",
+]

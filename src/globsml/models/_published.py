@@ -308,7 +308,7 @@ for _network in ("virgo2fornax", "fornax2virgo"):
     register_model(
         f"published-cnn-{_network}", _published_factory(_network), input="images",
         description=f"the published CNN trained on {_train} (pretrained; needs ${ENV_VAR}; fit refused)",
-        published=True, quick={"mc_passes": 20},
+        published=True, quick={"mc_passes": 20}, pretrained=True,
     )
 
 

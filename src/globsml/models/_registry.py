@@ -29,6 +29,9 @@ class ModelSpec:
         Whether the model is one of Dold & Fahrion 2022.
     quick : dict
         Parameter overrides of the ``--quick`` profile (fast, for CI).
+    pretrained : bool
+        Whether the model comes trained (a published network): it predicts
+        but is not fitted, and the benchmark's ``all`` leaves it out.
     """
 
     name: str
@@ -37,18 +40,20 @@ class ModelSpec:
     description: str = ""
     published: bool = True
     quick: dict = field(default_factory=dict)
+    pretrained: bool = False
 
 
 _REGISTRY = {}
 
 
-def register_model(name, factory, *, input="features", description="", published=True, quick=None):
+def register_model(name, factory, *, input="features", description="", published=True, quick=None,
+                   pretrained=False):
     """Add a model to the registry (``name`` must be new)."""
     if input not in ("features", "images"):
         raise ValueError(f"input must be 'features' or 'images', got {input!r}")
     if name in _REGISTRY:
         raise ValueError(f"model {name!r} is registered already")
-    _REGISTRY[name] = ModelSpec(name, factory, input, description, published, dict(quick or {}))
+    _REGISTRY[name] = ModelSpec(name, factory, input, description, published, dict(quick or {}), bool(pretrained))
     return _REGISTRY[name]
 
 
@@ -62,12 +67,13 @@ def model_spec(name):
         ) from None
 
 
-def model_names(*, input=None, published=None):
+def model_names(*, input=None, published=None, pretrained=None):
     """Registered names, in registration order, optionally filtered."""
     return [
         s.name
         for s in _REGISTRY.values()
         if (input is None or s.input == input) and (published is None or s.published == published)
+        and (pretrained is None or s.pretrained == pretrained)
     ]
 
 

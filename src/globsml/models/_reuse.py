@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 import joblib
 
-__all__ = ["reusing_fits", "fit_or_reuse"]
+__all__ = ["reusing_fits", "fit_or_reuse", "fit_key", "reused"]
 
 _CACHE = None  # a dict while reusing_fits() is active
 
@@ -34,9 +34,22 @@ def reusing_fits():
             _CACHE = None
 
 
-def _key(estimator, X, y):
-    # The parameters (nested estimators included) and the data decide a fit.
-    return joblib.hash((type(estimator).__qualname__, estimator.get_params(deep=True), X, y))
+def fit_key(*parts):
+    """The fingerprint of a fit: what decides it (class, parameters, data), hashed.
+
+    joblib's hash: arrays and frames by content, stable across processes and
+    runs, so it also keys training checkpoints on disk.
+    """
+    return joblib.hash(parts)
+
+
+def reused(key, fit):
+    """``fit()``, or what it returned under the same ``key`` earlier within :func:`reusing_fits`."""
+    if _CACHE is None:
+        return fit()
+    if key not in _CACHE:
+        _CACHE[key] = fit()
+    return _CACHE[key]
 
 
 def fit_or_reuse(estimator, X, y):
@@ -53,9 +66,8 @@ def fit_or_reuse(estimator, X, y):
         The fitted estimator: ``estimator`` itself, or the earlier identical
         fit (shared: do not fit it again).
     """
-    if _CACHE is None:
-        return estimator.fit(X, y)
-    key = _key(estimator, X, y)
-    if key not in _CACHE:
-        _CACHE[key] = estimator.fit(X, y)
-    return _CACHE[key]
+    if _CACHE is None or not hasattr(estimator, "get_params"):
+        return estimator.fit(X, y)  # nothing to reuse, or no parameters to know a fit by
+    # The parameters (nested estimators included) and the data decide a fit.
+    key = fit_key(type(estimator).__qualname__, estimator.get_params(deep=True), X, y)
+    return reused(key, lambda: estimator.fit(X, y))

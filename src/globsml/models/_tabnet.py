@@ -31,14 +31,15 @@ def _tabnet_classes():
 
 def _tpr_fdr_metric(Metric):
     class TPRminusFDR(Metric):
-        """TPR - FDR at p > 0.5, the published criterion for the best epoch."""
+        """TPR - FDR at p > GC_THRESHOLD, the published criterion for the best epoch."""
 
         _name = "tpr_minus_fdr"
         _maximize = True
 
         def __call__(self, y_true, y_score):
-            tpr, fdr = _torch.tpr_fdr(y_true, y_score[:, 1])
-            return tpr - fdr
+            tpr, fdr = _torch.validation_rates(y_true, y_score[:, 1])
+            # TabNet's early stopping needs a number: no GC to find is no epoch to prefer.
+            return float(np.nan_to_num(tpr - fdr, nan=-np.inf))
 
     return TPRminusFDR
 

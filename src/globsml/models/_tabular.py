@@ -42,7 +42,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._errors import GlobsmlError
 from ..preprocessing import make_preprocessor
@@ -77,19 +77,18 @@ class ScaledNystroem(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Compute ``gamma_`` and fit the feature map."""
-        X = np.asarray(X, dtype=float)
+        X = validate_data(self, X, dtype=np.float64)
         var = X.var()
         self.gamma_ = 1.0 / (X.shape[1] * var) if var > 0 else 1.0
         n_components = min(self.n_components, len(X))
         self.nystroem_ = Nystroem(gamma=self.gamma_, n_components=n_components,
                                   random_state=self.random_state).fit(X)
-        self.n_features_in_ = X.shape[1]
         return self
 
     def transform(self, X):
         """The approximate RBF feature map, shape (n, n_components)."""
         check_is_fitted(self, "nystroem_")
-        return self.nystroem_.transform(np.asarray(X, dtype=float))
+        return self.nystroem_.transform(validate_data(self, X, dtype=np.float64, reset=False))
 
 
 def tabular_pipeline(estimator, *, calibrate=False, random_state=0):

@@ -21,6 +21,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .._errors import GlobsmlError
+from ..data import GC_THRESHOLD
+from ..evaluation import fdr, tpr
 
 __all__ = ["save_checkpoint", "load_checkpoint"]
 
@@ -32,8 +34,8 @@ class TorchClassifierMixin:
     """What the PyTorch estimators share: the published threshold and the state header."""
 
     def predict(self, X):
-        """1 where p(GC) > 0.5 (the published threshold), else 0."""
-        return (self.predict_proba(X)[:, 1] > 0.5).astype(np.int64)
+        """1 where p(GC) > GC_THRESHOLD (the published 0.5), else 0."""
+        return (self.predict_proba(X)[:, 1] > GC_THRESHOLD).astype(np.int64)
 
     def _state_header(self, **param_overrides):
         """The first entries of every ``_export_state``: class, layout version, parameters."""
@@ -92,20 +94,13 @@ def generator(random_state):
     return g
 
 
-def tpr_fdr(y_true, proba, threshold=0.5):
-    """True-positive rate and false-discovery rate of ``proba > threshold``.
+def validation_rates(y_true, proba):
+    """(TPR, FDR) of ``proba > GC_THRESHOLD``, as :mod:`globsml.evaluation` computes them.
 
-    An empty denominator gives 0 (no positives: TPR 0; no predicted
-    positives: FDR 0), so that a network predicting nothing scores 0.
+    TPR is NaN when the validation rows hold no GC; FDR is 0 when nothing is
+    predicted to be a GC.
     """
-    y = np.asarray(y_true).astype(bool)
-    pred = np.asarray(proba) > threshold
-    tp = np.count_nonzero(pred & y)
-    fp = np.count_nonzero(pred & ~y)
-    pos = np.count_nonzero(y)
-    tpr = tp / pos if pos else 0.0
-    fdr = fp / (tp + fp) if (tp + fp) else 0.0
-    return float(tpr), float(fdr)
+    return (tpr(y_true, proba, threshold=GC_THRESHOLD), fdr(y_true, proba, threshold=GC_THRESHOLD))
 
 
 def check_labels(y, n, what):
@@ -200,67 +195,85 @@ def train_binary(module, x, y, *, x_val=None, y_val=None, epochs, batch_size, lr
     if batch_size < 1:
         raise GlobsmlError(f"batch_size must be >= 1, got {batch_size!r}")
     optimiser = torch.optim.Adam(module.parameters(), lr=lr, weight_decay=weight_decay)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    n = len(x)
     have_val = x_val is not None and len(x_val) > 0
-    y_val_np = None if not have_val else y_val.numpy()
-    best_score, best_epoch, best_state = -math.inf, epochs, None
+    best = {"score": -math.inf, "epoch": epochs, "state": None}
     history = []
-    first = 1
     if checkpoint is not None and Path(checkpoint).is_file():
-        saved = _read_training_checkpoint(checkpoint, run_key)
-        module.load_state_dict(saved["module"])
-        optimiser.load_state_dict(saved["optimiser"])
-        gen.set_state(saved["generator"])
-        torch.set_rng_state(saved["torch_rng"])  # dropout masks
-        best_score, best_epoch, best_state = saved["best_score"], saved["best_epoch"], saved["best_state"]
-        history = saved["history"]
-        first = len(history) + 1
+        history = _resume(checkpoint, run_key, module, optimiser, gen, best)
+    first = len(history) + 1
     bar = tqdm(range(first, epochs + 1), desc=desc, disable=not progress, leave=False,
                initial=first - 1, total=epochs)
     for epoch in bar:
-        module.train()
-        order = torch.randperm(n, generator=gen)
-        total, seen = 0.0, 0
-        for start in range(0, n, batch_size):
-            idx = order[start:start + batch_size]
-            xb, yb = x[idx], y[idx]
-            if transform is not None:
-                xb = transform(xb)
-            if augment is not None:
-                xb = augment(xb, gen)
-            optimiser.zero_grad(set_to_none=True)
-            loss = loss_fn(module(xb).reshape(-1), yb)
-            loss.backward()
-            optimiser.step()
-            total += float(loss.detach()) * len(idx)
-            seen += len(idx)
-        record = {"epoch": epoch, "loss": total / max(seen, 1)}
+        record = {"epoch": epoch, "loss": _train_epoch(module, optimiser, x, y, gen, batch_size=batch_size,
+                                                       augment=augment, transform=transform)}
         if have_val:
-            module.eval()
-            proba = torch.sigmoid(predict_logits(module, x_val, batch_size=eval_batch_size,
-                                                 transform=transform)).numpy()
-            tpr, fdr = tpr_fdr(y_val_np, proba)
-            record.update(val_tpr=tpr, val_fdr=fdr, val_score=tpr - fdr)
-            # Strictly better only: ties keep the earlier (less trained) epoch.
-            if tpr - fdr > best_score:
-                best_score, best_epoch = tpr - fdr, epoch
-                best_state = copy.deepcopy(module.state_dict())
-            bar.set_postfix(loss=f"{record['loss']:.4f}", score=f"{tpr - fdr:.4f}")
+            record.update(_validate(module, x_val, y_val.numpy(), batch_size=eval_batch_size, transform=transform))
+            # Strictly better only: ties keep the earlier (less trained) epoch. Without
+            # a GC in the validation rows the score is NaN, never better: the last
+            # epoch is kept, as without validation data.
+            if record["val_score"] > best["score"]:
+                best.update(score=record["val_score"], epoch=epoch, state=copy.deepcopy(module.state_dict()))
+            bar.set_postfix(loss=f"{record['loss']:.4f}", score=f"{record['val_score']:.4f}")
         history.append(record)
         if checkpoint is not None:
-            from .._io import atomic_path
-
-            with atomic_path(checkpoint) as tmp:
-                torch.save({"run_key": run_key, "module": state_dict_plain(module),
-                            "optimiser": optimiser.state_dict(), "generator": gen.get_state(),
-                            "torch_rng": torch.get_rng_state(),
-                            "best_score": float(best_score), "best_epoch": int(best_epoch),
-                            "best_state": best_state, "history": history}, tmp)
-    if best_state is not None:
-        module.load_state_dict(best_state)
+            _write_training_checkpoint(checkpoint, run_key, module, optimiser, gen, best, history)
+    if best["state"] is not None:
+        module.load_state_dict(best["state"])
     module.eval()
-    return best_epoch, history
+    return best["epoch"], history
+
+
+def _train_epoch(module, optimiser, x, y, gen, *, batch_size, augment, transform):
+    """One pass over the shuffled training rows; the mean training loss."""
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    module.train()
+    order = torch.randperm(len(x), generator=gen)
+    total, seen = 0.0, 0
+    for start in range(0, len(x), batch_size):
+        idx = order[start:start + batch_size]
+        xb, yb = x[idx], y[idx]
+        if transform is not None:
+            xb = transform(xb)
+        if augment is not None:
+            xb = augment(xb, gen)
+        optimiser.zero_grad(set_to_none=True)
+        loss = loss_fn(module(xb).reshape(-1), yb)
+        loss.backward()
+        optimiser.step()
+        total += float(loss.detach()) * len(idx)
+        seen += len(idx)
+    return total / max(seen, 1)
+
+
+def _validate(module, x_val, y_val, *, batch_size, transform):
+    """``val_tpr``, ``val_fdr`` and ``val_score`` (TPR - FDR) of the module on the validation rows."""
+    module.eval()
+    proba = torch.sigmoid(predict_logits(module, x_val, batch_size=batch_size, transform=transform)).numpy()
+    val_tpr, val_fdr = validation_rates(y_val, proba)
+    return {"val_tpr": val_tpr, "val_fdr": val_fdr, "val_score": val_tpr - val_fdr}
+
+
+def _resume(path, run_key, module, optimiser, gen, best):
+    """Load a training checkpoint into the module, optimiser, generator and ``best``; return its history."""
+    saved = _read_training_checkpoint(path, run_key)
+    module.load_state_dict(saved["module"])
+    optimiser.load_state_dict(saved["optimiser"])
+    gen.set_state(saved["generator"])
+    torch.set_rng_state(saved["torch_rng"])  # dropout masks
+    best.update(score=saved["best_score"], epoch=saved["best_epoch"], state=saved["best_state"])
+    return saved["history"]
+
+
+def _write_training_checkpoint(path, run_key, module, optimiser, gen, best, history):
+    """The whole training state after an epoch, written atomically."""
+    from .._io import atomic_path
+
+    with atomic_path(path) as tmp:
+        torch.save({"run_key": run_key, "module": state_dict_plain(module),
+                    "optimiser": optimiser.state_dict(), "generator": gen.get_state(),
+                    "torch_rng": torch.get_rng_state(),
+                    "best_score": float(best["score"]), "best_epoch": int(best["epoch"]),
+                    "best_state": best["state"], "history": history}, tmp)
 
 
 def _read_training_checkpoint(path, run_key):
@@ -315,35 +328,3 @@ def check_state(state, cls):
             f"the {cls.__name__} state has format {state['format']}; this globsml reads up to "
             f"{STATE_FORMAT}: update globsml"
         )
-
-
-def save_checkpoint(path, estimator):
-    """Save a fitted estimator's exported state (state dicts + metadata), atomically.
-
-    The file loads with ``torch.load(path, weights_only=True)``; read it
-    back with :func:`load_checkpoint`.
-    """
-    from .._io import atomic_path
-
-    state = estimator._export_state()
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-    return path
-
-
-def load_checkpoint(path):
-    """Rebuild an estimator saved by :func:`save_checkpoint`."""
-    from . import _cnn, _mlp, _tabnet
-
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise GlobsmlError(f"{path}: no such checkpoint") from None
-    except Exception as exc:
-        raise GlobsmlError(f"{path}: not a globsml checkpoint ({exc})") from None
-    classes = {c.__name__: c for c in (_mlp.GCMLPClassifier, _cnn.GCCNNClassifier,
-                                       _cnn.CNNKNNClassifier, _tabnet.GCTabNetClassifier)}
-    name = state.get("class") if isinstance(state, dict) else None
-    if name not in classes:
-        raise GlobsmlError(f"{path}: not a globsml neural-network checkpoint (class {name!r})")
-    return classes[name]._from_state(state)

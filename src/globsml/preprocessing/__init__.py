@@ -13,9 +13,16 @@ The published models see the 29 features after three steps:
 front of every tabular model.
 """
 
-from . import _missing, _pipeline, _rescaling
-from ._missing import *  # noqa: F403
-from ._pipeline import *  # noqa: F403
-from ._rescaling import *  # noqa: F403
+from ._missing import TrainingMedianImputer, complete_rows, drop_incomplete
+from ._pipeline import make_preprocessor
+from ._rescaling import SCHEMES, PUBLISHED_SCHEMES, FeatureRescaler
 
-__all__ = [*_rescaling.__all__, *_missing.__all__, *_pipeline.__all__]
+__all__ = [
+    "SCHEMES",
+    "PUBLISHED_SCHEMES",
+    "FeatureRescaler",
+    "TrainingMedianImputer",
+    "complete_rows",
+    "drop_incomplete",
+    "make_preprocessor",
+]
