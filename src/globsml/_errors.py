@@ -3,10 +3,11 @@
 __all__ = ["GlobsmlError", "DataFormatError"]
 
 
-class GlobsmlError(Exception):
+class GlobsmlError(ValueError):
     """A user-facing error: bad input, a missing file, a refused bundle.
 
-    The command line prints its message on one line and exits non-zero,
+    A ``ValueError``, so that code catching bad values catches it too. The
+    command line prints its message on one line and exits non-zero,
     without a traceback.
     """
 

@@ -18,6 +18,7 @@ from .._errors import GlobsmlError
 from .._io import atomic_path
 from ..data import FEATURES, GCDataset, load_dataset
 from ..models import final_estimator, fit_or_reuse, make_model, model_names, model_spec, reusing_fits
+from ..models._params import check_model_params
 from ..preprocessing import complete_rows
 from ._setups import LGO_FOLDS, SETUPS, resolve_setups, setup_runs
 
@@ -224,10 +225,7 @@ def _check_params(params, names):
             )
         if not isinstance(overrides, dict):
             raise GlobsmlError(f"parameters of model {name!r} must be a mapping, got {overrides!r}")
-        try:
-            make_model(name, **overrides)
-        except TypeError as exc:
-            raise GlobsmlError(f"model {name!r} does not take these parameters {overrides}: {exc}") from None
+        check_model_params(name, overrides)  # scikit-learn's validation, before the first fit
     return params
 
 

@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._checks import check_threshold
 from .._errors import GlobsmlError
 from .._io import atomic_path
 from .._version import __version__
@@ -54,6 +55,7 @@ __all__ = [
     "PUBLISHED_BUNDLES",
     "BUNDLE_FORMAT",
     "BUNDLE_TYPES",
+    "check_bundle_target",
 ]
 
 #: Version of the bundle layout (members and manifest keys).
@@ -293,7 +295,7 @@ class Bundle:
         self.input = input
         self.name = str(name)
         self.features = list(FEATURES if features is None else features) if input == "features" else []
-        self.threshold = float(threshold)
+        self.threshold = check_threshold(threshold)
         self.training = dict(training or {})
         self.metrics = dict(metrics or {})
         self.manifest = None
@@ -368,6 +370,7 @@ class Bundle:
         """
         path = Path(path)
         where = f"bundle {path}"
+        check_bundle_target(path)
         entry, members = _dump_model(self.model, where)
         manifest = {
             "bundle_format": BUNDLE_FORMAT,
@@ -398,11 +401,33 @@ class Bundle:
         return path
 
 
+def _is_bundle(path):
+    """Whether ``path`` is a bundle directory or zip file (by its manifest, without reading it)."""
+    if path.is_dir():
+        return (path / MANIFEST).is_file()
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return MANIFEST in zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def check_bundle_target(path):
+    """Refuse to save a bundle over anything but a bundle or an empty directory.
+
+    Raises
+    ------
+    GlobsmlError
+    """
+    path = Path(path)
+    if path.exists() and not _is_bundle(path) and not (path.is_dir() and not any(path.iterdir())):
+        raise GlobsmlError(f"{path}: exists and is not a bundle; refusing to overwrite it")
+    if path.suffix.lower() == ".zip" and path.is_dir():
+        raise GlobsmlError(f"{path}: is a bundle directory; a .zip bundle needs a file name")
+
+
 def _write_directory(path, files):
     """Write files into a new directory and swap it in for ``path``."""
-    if path.exists() and not (path / MANIFEST).is_file():
-        if not path.is_dir() or any(path.iterdir()):
-            raise GlobsmlError(f"{path}: exists and is not a bundle; refusing to overwrite it")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
@@ -584,8 +609,9 @@ def load_bundle(path, *, features=None):
 
 def _read_manifest(read, path):
     """The manifest of a bundle, checked: digest, format, version, entries."""
+    text = read(MANIFEST, _MANIFEST_LIMIT)
     try:
-        manifest = json.loads(read(MANIFEST, _MANIFEST_LIMIT))
+        manifest = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise GlobsmlError(f"{path}: {MANIFEST} is damaged or was edited (not valid JSON: {exc})") from None
     if not isinstance(manifest, dict) or manifest.get("digest") != _manifest_digest(manifest):

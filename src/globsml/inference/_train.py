@@ -4,6 +4,7 @@ import inspect
 
 import numpy as np
 
+from .._checks import check_threshold
 from .._errors import GlobsmlError
 from ..data import FEATURES, GCDataset, load_dataset
 from ._bundle import Bundle
@@ -121,6 +122,7 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=F
     """
     from ..models import make_model, model_spec
 
+    check_threshold(threshold)
     _register_fast_path()
     if data is None:
         raise GlobsmlError("train_bundle needs the training data (a labelled data directory or GCDataset)")

@@ -22,7 +22,7 @@ import zipfile
 
 from .._errors import GlobsmlError
 
-__all__ = ["BUNDLE_TYPES", "NATIVE_CLASSES", "check_skops_types", "check_native_class", "estimator_types"]
+__all__ = ["BUNDLE_TYPES", "NATIVE_CLASSES", "check_skops_types", "check_native_class"]
 
 #: Estimators and transformers of the registered models, their fitted
 #: internals, and the data types that hold their numbers.
@@ -152,23 +152,3 @@ def check_native_class(dotted, where):
         raise GlobsmlError(
             f"{where}: refuses to rebuild model class {dotted!r}: not one of the classes globsml's models use"
         )
-
-
-def estimator_types(estimator):
-    """Dotted types of ``estimator`` and of every estimator among its parameters.
-
-    Used to derive the lists above from the registry (see the tests).
-    """
-    out = set()
-    stack = [estimator]
-    while stack:
-        obj = stack.pop()
-        if isinstance(obj, (list, tuple)):
-            stack.extend(obj)
-            continue
-        if not hasattr(obj, "get_params") or isinstance(obj, type):
-            continue
-        cls = type(obj)
-        out.add(f"{cls.__module__}.{cls.__qualname__}")
-        stack.extend(obj.get_params(deep=False).values())
-    return out

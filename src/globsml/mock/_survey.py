@@ -577,6 +577,14 @@ def make_mock_survey(directory, *, seed=0, scale=1.0, progress=True, galaxies=No
                            "choose an empty directory")
     parts_dir = directory / f".mock-parts-seed{seed}-scale{scale:g}{'-critic' if use_critic else ''}"
     image_dir = directory / IMAGE_DIRNAME
+    if not parts_dir.is_dir():  # a fresh start: nothing of the user's may be in the way
+        foreign = sorted(p.name for p in directory.glob("*") if p.is_file() and not p.name.startswith("."))
+        foreign += sorted(f"{IMAGE_DIRNAME}/{p.name}" for p in image_dir.glob("*"))
+        if foreign:
+            raise GlobsmlError(
+                f"{directory}: holds {len(foreign)} file(s) that globsml mock did not make ({', '.join(foreign[:3])}"
+                f"{', ...' if len(foreign) > 3 else ''}); choose an empty directory"
+            )
     parts_dir.mkdir(parents=True, exist_ok=True)
     image_dir.mkdir(parents=True, exist_ok=True)
     plans = _plans(seed, scale)
