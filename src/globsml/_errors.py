@@ -6,10 +6,8 @@ __all__ = ["GlobsmlError", "DataFormatError"]
 class GlobsmlError(ValueError):
     """A user-facing error: bad input, a missing file, a refused bundle.
 
-    A :class:`ValueError`, so that code (and scikit-learn's checks) that
-    expect bad input to raise one catch it.
-
-    The command line prints its message on one line and exits non-zero,
+    A ``ValueError``, so that code catching bad values catches it too. The
+    command line prints its message on one line and exits non-zero,
     without a traceback.
     """
 

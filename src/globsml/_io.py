@@ -8,6 +8,12 @@ from pathlib import Path
 __all__ = ["atomic_path"]
 
 
+def _umask():
+    umask = os.umask(0)  # the only way to read it is to set it
+    os.umask(umask)
+    return umask
+
+
 @contextlib.contextmanager
 def atomic_path(path, *, suffix=None):
     """Yield a temporary path next to ``path``; rename it to ``path`` on success.
@@ -32,6 +38,8 @@ def atomic_path(path, *, suffix=None):
     tmp = Path(tmp)
     try:
         yield tmp
+        if tmp.is_file():  # mkstemp makes it private (0600); an output is as readable as any file the user writes
+            os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if tmp.exists():

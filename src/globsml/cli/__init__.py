@@ -32,18 +32,29 @@ def build_parser():
     return parser
 
 
+def _one_line(exc):
+    return " ".join(str(exc).split())
+
+
 def main(argv=None):
     """Run the command line; return the exit code.
 
-    User mistakes (:class:`globsml.GlobsmlError`) print one line on stderr
-    and exit with 2; an interruption exits with 130.
+    User mistakes (:class:`globsml.GlobsmlError`) and refused file
+    operations (``OSError``: permission denied, is a directory, no space
+    left) print one line on stderr and exit with 2; an interruption exits
+    with 130.
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         code = args.func(args)
     except GlobsmlError as exc:
-        print(f"globsml {args.command}: error: {exc}", file=sys.stderr)
+        print(f"globsml {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # permission denied, is a directory, disk full...: the path says which
+        where = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+        reason = exc.strerror or type(exc).__name__
+        print(f"globsml {args.command}: error: {where + ': ' if where else ''}{reason}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"globsml {args.command}: interrupted; rerun the same command to resume", file=sys.stderr)

@@ -77,11 +77,11 @@ def parse_params(items):
 def run(args):
     """Run the benchmark; print the results table and where the report is."""
     from ..experiments import LGO_FOLDS, display_table, markdown_table, run_benchmark
-
+    params = parse_params(args.param)
     result = run_benchmark(args.data, models=args.models, setups=args.setups, seeds=args.seeds,
                            out=args.out, quick=args.quick, progress=not args.no_progress,
                            n_folds=LGO_FOLDS if args.folds is None else args.folds, threads=args.threads or None,
-                           jobs=args.jobs or None, params=parse_params(args.param))
+                           jobs=args.jobs or None, params=params)
     print(markdown_table(display_table(result.table)), end="")
     print(f"{result.computed} run(s) computed, {result.skipped} resumed from {result.out}")
     print(f"report: {result.files.get('report.html', result.out)}")

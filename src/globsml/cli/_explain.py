@@ -67,6 +67,8 @@ def register(subparsers):
     p.add_argument("--quick", action="store_true", help="train with the models' quick (CI) profile")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="override a model parameter (repeatable), e.g. --param epochs=10")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace --out even when it is not a figure (never an input)")
     p.set_defaults(func=run)
 
 
@@ -86,16 +88,44 @@ def parse_params(items):
     return params
 
 
+#: Magic bytes of the figure formats, to recognise a figure that may be replaced.
+_FIGURE_MAGIC = {".png": b"\x89PNG", ".pdf": b"%PDF", ".svg": b"<?xml", ".eps": b"%!PS", ".ps": b"%!PS",
+                 ".jpg": b"\xff\xd8", ".jpeg": b"\xff\xd8"}
+
+
+def _is_figure(path):
+    with open(path, "rb") as fh:
+        return fh.read(8).startswith(_FIGURE_MAGIC.get(path.suffix.lower(), b"\0unknown"))
+
+
+def _check_figure(path, args):
+    """The figure's path, checked before minutes of training and explaining."""
+    from matplotlib.figure import Figure
+
+    from .._paths import check_output_file, input_files
+
+    suffixes = {f".{s}" for s in Figure().canvas.get_supported_filetypes()}
+    return check_output_file(path, suffixes=suffixes, inputs=input_files(args.data), own=_is_figure,
+                             overwrite=args.overwrite, kind="figure")
+
+
 def run(args):
     from ..explain import explain_errors, explain_source, plot_explanation, save_figure
     from ..explain._source import parse_source
+    from ..models import model_names
+    from ..models._params import check_model_params
 
     if args.samples < 10:
         raise GlobsmlError(f"--samples must be at least 10, got {args.samples}")
     if args.stability and args.stability < 2:
         raise GlobsmlError(f"--stability compares at least 2 LIME calls, got {args.stability}")
+    params = parse_params(args.param)
+    if params and args.model in model_names():
+        check_model_params(args.model, params, quick=args.quick)
     if args.errors is not None:
-        out = Path(args.out) if args.out else Path(args.errors) / "explain"
+        from .._paths import check_output_dir
+
+        out = check_output_dir(Path(args.out) if args.out else Path(args.errors) / "explain")
         index = explain_errors(args.errors, args.data, out, model=args.model, limit=args.limit,
                                num_samples=args.samples, quick=args.quick)
         print(index)
@@ -106,22 +136,22 @@ def run(args):
     if args.importance:
         from ..explain import global_importance, plot_global_importance
 
+        out = _check_figure(Path(args.out) if args.out else Path(f"importance_{args.model}.png"), args)
         result = global_importance(args.model, args.data, setup=args.setup or "virgo2fornax", seed=args.seed,
-                                   quick=args.quick, params=parse_params(args.param))
-        out = Path(args.out) if args.out else Path(f"importance_{args.model}.png")
+                                   quick=args.quick, params=params)
         save_figure(plot_global_importance(result), out)
         top = ", ".join(result.permutation["feature"].iloc[:3])
         print(f"{args.model} ({result.setup}): most important {top}; figure {out}")
         return 0
     galaxy, ident = parse_source(args.source)
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(str(args.model)).name)
+    out = _check_figure(Path(args.out) if args.out else Path(f"explain_{galaxy}_{ident}_{slug}.png"), args)
     expl = explain_source(
         args.model, args.data, galaxy, ident, setup=args.setup, seed=args.seed,
         num_samples=args.samples, stability_calls=args.stability, baseline=args.baseline, pixels=args.pixels,
         quick=args.quick,
-        params=parse_params(args.param),
+        params=params,
     )
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(str(args.model)).name)
-    out = Path(args.out) if args.out else Path(f"explain_{galaxy}_{ident}_{slug}.png")
     save_figure(plot_explanation(expl), out)
     print(f"{expl.source}: p_gc = {expl.p_gc:.3f} ({expl.verdict}) by {expl.model_name}; figure {out}")
     return 0

@@ -35,17 +35,20 @@ def run(args):
     import re
     from pathlib import Path
 
+    from .._checks import check_file_name, check_positive
     from .._errors import GlobsmlError
     from .._io import atomic_path
+    from .._paths import check_output_dir
     from ..data import write_cutouts
     from ..data._schema import IMAGE_DIRNAME, IMAGE_SUFFIX
     from ..features import FRAME_DEFAULTS, extract_sources, read_frame
 
     if not args.ebv >= 0:
         raise GlobsmlError(f"--ebv must be a non-negative number, got {args.ebv}")
-    galaxy = args.galaxy or re.split(r"[_.]", Path(args.g_image).name)[0]
-    if not galaxy or "/" in galaxy:
-        raise GlobsmlError(f"invalid galaxy name {galaxy!r}; pass --galaxy NAME")
+    if args.n_sigma is not None:
+        check_positive(args.n_sigma, "--n-sigma")
+    galaxy = check_file_name(args.galaxy or re.split(r"[_.]", Path(args.g_image).name)[0], "galaxy name")
+    check_output_dir(args.out)
     g, wcs = read_frame(args.g_image)
     z, _ = read_frame(args.z_image)
     print(f"{galaxy}: detecting sources on {g.shape[1]}x{g.shape[0]} pixel frames ...")

@@ -22,6 +22,8 @@ def register(subparsers):
                         help="Galactic E(B-V) for the extinction correction: one number for all galaxies "
                              "(default 0), or a CSV file with columns galaxy,ebv (galaxies not in it get 0)")
     parser.add_argument("--no-progress", action="store_true", help="do not show progress bars")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace OUT even when it is not a feature table written by globsml (never an input)")
     parser.set_defaults(func=run)
     return parser
 
@@ -58,12 +60,25 @@ def _ebv(value):
     return ebv
 
 
+def _is_feature_table(path):
+    """A table of features alone (what this command writes), not a labelled one."""
+    from .._paths import file_columns
+    from ..data import FEATURES
+
+    columns = set(file_columns(path) or ())
+    return set(FEATURES) <= columns and "pGC" not in columns
+
+
 def run(args):
     """Compute and write the table; return 0."""
     from .._io import atomic_path
+    from .._paths import check_output_file, input_files
     from ..features import directory_features
 
-    table = directory_features(args.image_dir, ebv=_ebv(args.ebv), progress=not args.no_progress)
+    ebv = _ebv(args.ebv)
+    check_output_file(args.out, suffixes={".csv"}, inputs=input_files(args.image_dir, args.ebv),
+                      own=_is_feature_table, overwrite=args.overwrite, kind="feature table")
+    table = directory_features(args.image_dir, ebv=ebv, progress=not args.no_progress)
     with atomic_path(args.out) as tmp:
         table.to_csv(tmp, index=False)
     print(f"{len(table)} sources of {table['galaxy'].nunique()} galaxies -> {args.out}")

@@ -42,8 +42,37 @@ def register(subparsers):
     parser.add_argument("--scheduler", metavar="ADDRESS", default=None,
                         help="dask scheduler address (default: a LocalCluster)")
     parser.add_argument("--workers", type=int, default=2, help="LocalCluster workers (default 2)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace OUT even when it is not a catalogue written by globsml (never an input)")
     parser.set_defaults(func=run)
     return parser
+
+
+def _is_catalogue(path):
+    from .._paths import file_columns
+
+    return {"p_gc", "is_gc"} <= set(file_columns(path) or ())
+
+
+def _check_out(args):
+    """Refuse, before the bundle is read, an output that cannot or must not be written."""
+    from pathlib import Path
+
+    from .._errors import GlobsmlError
+    from .._paths import check_output_dir, check_output_file, input_files, is_inside
+    from ..inference import CATALOGUE_FORMATS
+
+    source = args.data or args.table or args.images
+    if args.engine == "dask":
+        if args.data is not None:
+            raise GlobsmlError("--engine dask reads a partitioned catalogue: give --table DIR or --images DIR")
+        check_output_dir(args.out)
+        if source is not None and Path(source).exists() and (is_inside(args.out, source) or is_inside(source, args.out)):
+            raise GlobsmlError(f"--out {args.out}: overlaps the input {source}; give a directory of its own")
+        return
+    model = args.model if Path(args.model).exists() else None
+    check_output_file(args.out, suffixes=CATALOGUE_FORMATS, inputs=input_files(source, model), own=_is_catalogue,
+                      overwrite=args.overwrite, kind="catalogue")
 
 
 def run(args):
@@ -51,12 +80,11 @@ def run(args):
     from .._errors import GlobsmlError
     from ..inference import catalogue_metrics, load_bundle, predict_catalogue, predict_partitions
 
+    _check_out(args)
     bundle = load_bundle(args.model)
     if args.mc_passes is not None:
         bundle.set_mc_passes(args.mc_passes)
     if args.engine == "dask":
-        if args.data is not None:
-            raise GlobsmlError("--engine dask reads a partitioned catalogue: give --table DIR or --images DIR")
         summary = predict_partitions(bundle, args.table or args.images, out=args.out, engine="dask",
                                      scheduler=args.scheduler, n_workers=args.workers,
                                      threshold=args.threshold, ebv=args.ebv)

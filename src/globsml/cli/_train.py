@@ -45,15 +45,24 @@ def register(subparsers):
 
 def run(args):
     """Train, save and print the validation metrics."""
+    from .._checks import check_threshold
     from .._errors import GlobsmlError
+    from .._paths import check_output_dir, check_output_file, input_files
     from ..adapt import ADAPTATIONS
-    from ..inference import train_bundle
+    from ..inference import check_bundle_target, train_bundle
 
+    # before minutes of training: the options, where the bundle goes and what it would replace
+    check_threshold(args.threshold)
     adaptation = tuple(m.strip() for m in args.adapt.split(",") if m.strip())
     unknown = sorted(set(adaptation) - set(ADAPTATIONS))
     if unknown or not adaptation:
         raise GlobsmlError(f"--adapt: unknown adaptation {', '.join(unknown) or '(none given)'}; "
                            f"known: {', '.join(ADAPTATIONS)}")
+    check_bundle_target(args.out)
+    if str(args.out).lower().endswith(".zip"):
+        check_output_file(args.out, inputs=input_files(args.data), overwrite=True, kind="bundle")
+    else:
+        check_output_dir(args.out)
     bundle = train_bundle(args.data, args.model, setup=args.setup, seed=args.seed, out=args.out,
                           threshold=args.threshold, quick=args.quick, progress=True,
                           adapt_to=args.adapt_to, adaptation=adaptation, ebv=args.ebv)

@@ -1,5 +1,7 @@
 """Reading and writing cut-out files (``ImageData/<galaxy>_images.fits``)."""
 
+import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +37,32 @@ def _open_hdu(path):
         hdul.close()
         raise DataFormatError(f"{path}: expected the cut-outs in HDU 1, the file has {len(hdul)} HDU(s)")
     return hdul
+
+
+def check_data_size(path, hdu):
+    """Refuse an HDU whose header promises more data than the file holds, before any of it is read.
+
+    A hostile or truncated header (NAXIS1 = NAXIS2 = 100000) would otherwise
+    make the reader allocate the array it promises. Compressed files
+    (``.fits.gz``) are left to the reader.
+
+    Raises
+    ------
+    DataFormatError
+    """
+    info = hdu.fileinfo()
+    if info is None or getattr(info.get("file"), "compression", None):
+        return
+    header = hdu.header
+    shape = tuple(int(header.get(f"NAXIS{i}", 0)) for i in range(int(header.get("NAXIS", 0)), 0, -1))
+    n_bytes = math.prod(shape) * abs(int(header.get("BITPIX", 8))) // 8 if shape else 0
+    needed = info["datLoc"] + n_bytes
+    size = os.stat(path).st_size
+    if size < needed:
+        raise DataFormatError(
+            f"{path}: truncated file: {size:,} bytes, the header promises an array of shape "
+            f"{shape} ending at byte {needed:,}"
+        )
 
 
 def _check_header(path, header):
@@ -89,6 +117,7 @@ def read_cutouts(path, *, memmap=True):
     hdul = _open_hdu(path)
     try:
         shape = _check_header(path, hdul[1].header)
+        check_data_size(path, hdul[1])
         try:
             data = hdul[1].data if memmap else np.array(hdul[1].data)
         except Exception as exc:

@@ -45,8 +45,53 @@ def read_table(path):
     missing = [c for c in ("galaxy", "ID") if c not in table.columns]
     if missing:
         raise DataFormatError(f"{path}: missing column(s) {', '.join(missing)}")
-    table["galaxy"] = table["galaxy"].astype(str)
+    table["galaxy"] = table["galaxy"].fillna("").astype(str)  # a missing name is caught as empty, not "nan"
     return table
+
+
+def _shown(value):
+    """A value as the user wrote it: text quoted, numbers plain (not ``np.float64(1.5)``)."""
+    value = value.item() if isinstance(value, np.generic) else value
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _first(sources, mask):
+    """``galaxy G, ID i`` (and the row) of the first flagged source, and how many are flagged."""
+    row = int(np.flatnonzero(mask)[0])
+    src = sources.iloc[row]
+    return f"galaxy {_shown(src['galaxy'])}, ID {_shown(src['ID'])} (row {row}; {int(mask.sum())} such row(s))"
+
+
+def _checked_keys(sources, name):
+    """``sources`` with integer IDs, after checking the (galaxy, ID) keys that join rows and frames.
+
+    Raises
+    ------
+    DataFormatError
+        On an empty galaxy name, an ID that is not a non-negative integer,
+        or a (galaxy, ID) pair that appears twice.
+    """
+    where = name or "table"
+    galaxy = sources["galaxy"]
+    blank = (galaxy.isna() | (galaxy.astype(str).str.strip() == "")).to_numpy()
+    if blank.any():
+        raise DataFormatError(f"{where}: empty galaxy name in row {int(np.flatnonzero(blank)[0])} "
+                              f"({int(blank.sum())} such row(s)); every source needs its galaxy")
+    if not pd.api.types.is_integer_dtype(sources["ID"]):
+        ids = pd.to_numeric(sources["ID"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        with np.errstate(invalid="ignore"):
+            bad = ~(np.isfinite(ids) & (ids >= 0) & (ids == np.floor(ids)))
+        if bad.any():
+            raise DataFormatError(f"{where}: {_first(sources, bad)}: the ID must be a non-negative integer "
+                                  "(frame i of the galaxy's cut-out file is ID i)")
+        sources = sources.assign(ID=ids.astype(np.int64))
+    elif (sources["ID"] < 0).any():
+        raise DataFormatError(f"{where}: {_first(sources, (sources['ID'] < 0).to_numpy())}: negative ID")
+    dup = sources.duplicated(["galaxy", "ID"], keep=False).to_numpy()
+    if dup.any():
+        raise DataFormatError(f"{where}: {_first(sources, dup)}: (galaxy, ID) appears more than once; "
+                              "each source must have its own key")
+    return sources
 
 
 def locate(path):
@@ -118,7 +163,7 @@ class GCDataset:
     """
 
     def __init__(self, sources, *, image_files=None, name=""):
-        sources = sources.reset_index(drop=True)
+        sources = _checked_keys(sources.reset_index(drop=True), name)
         if "cluster" not in sources.columns:
             sources = sources.assign(cluster=sources["galaxy"].map(cluster_of))
         self.sources = sources
@@ -169,7 +214,17 @@ class GCDataset:
         """Labels: 1 for a GC (pGC >= 0.5), 0 otherwise."""
         if not self.labelled:
             raise GlobsmlError(f"{self.name or 'data'}: unlabelled (no pGC column)")
-        return (self.sources["pGC"].to_numpy(dtype=float) >= GC_THRESHOLD).astype(np.int64)
+        raw = self.sources["pGC"]
+        p_gc = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        for bad, what in (
+            (np.isnan(p_gc) & raw.notna().to_numpy(), "is not a number"),
+            (raw.isna().to_numpy(), "is missing (a NaN label is not a non-GC: drop or label these sources)"),
+            (~np.isnan(p_gc) & ((p_gc < 0) | (p_gc > 1)), "lies outside [0, 1]"),
+        ):
+            if bad.any():
+                value = raw.iloc[int(np.flatnonzero(bad)[0])]
+                raise DataFormatError(f"{self.name or 'data'}: {_first(self.sources, bad)}: pGC {_shown(value)} {what}")
+        return (p_gc >= GC_THRESHOLD).astype(np.int64)
 
     @property
     def cluster(self):

@@ -37,6 +37,7 @@ import http.client
 import os
 import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from importlib import resources
@@ -225,6 +226,43 @@ class _CorruptDownload(Exception):
 def _url(base_url, entry):
     template = base_url if "{path}" in base_url else base_url.rstrip("/") + "/{path}"
     return template.format(commit=PUBLISHED_COMMIT, path=entry.path)
+
+
+def _check_base_url(base_url):
+    """Refuse a URL template that cannot be filled in or fetched from."""
+    try:
+        url = _url(str(base_url), ManifestEntry("data/x", "0" * 40))
+    except (KeyError, IndexError, ValueError, AttributeError) as exc:
+        raise GlobsmlError(
+            f"--base-url {base_url!r}: not a URL template ({type(exc).__name__}: {exc}); "
+            "only {commit} and {path} are filled in (write a literal brace as {{ or }})"
+        ) from None
+    scheme = urllib.parse.urlsplit(url).scheme.lower()
+    if scheme not in ("http", "https", "file"):
+        raise GlobsmlError(f"--base-url {base_url!r}: expected an http://, https:// or file:// URL")
+
+
+def _check_targets(directory, entries):
+    """Refuse, before anything is downloaded, a manifest file that would land outside ``directory``.
+
+    Absolute paths, ``..`` parts and paths that resolve (through symlinks
+    already in ``directory``) elsewhere are refused.
+    """
+    root = directory.resolve()
+    for entry in entries:
+        target = PurePosixPath(entry.target)
+        if (not entry.target or target.is_absolute() or ".." in target.parts or "\\" in entry.target
+                or "\0" in entry.target or target.name in ("", ".", RECORD_NAME)):
+            raise GlobsmlError(
+                f"manifest path {entry.path!r}: would be written to {entry.target!r}, outside {directory} "
+                "or over its record; only relative paths inside DIR are fetched"
+            )
+        final = (root / target).resolve()
+        if not final.is_relative_to(root) or final == root:
+            raise GlobsmlError(
+                f"manifest path {entry.path!r}: {directory / target} resolves to {final}, outside {directory}; "
+                "refusing to follow the link"
+            )
 
 
 def _read_record(directory):
@@ -427,6 +465,8 @@ def fetch(directory, *, models=False, base_url=DEFAULT_BASE_URL, manifest=None, 
     entries = _select(entries, only)
     if not entries:
         raise GlobsmlError(f"no file of the manifest matches {only!r}")
+    _check_base_url(base_url)
+    _check_targets(directory, entries)
     directory.mkdir(parents=True, exist_ok=True)
     record = _read_record(directory)
     result = FetchResult(directory)

@@ -16,7 +16,6 @@ must be seen as the file has it, and a missing column is one problem among
 others rather than the end of the check.
 """
 
-import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from astropy.io import fits
 
 from .._errors import GlobsmlError
 from ._clusters import CLUSTERS, cluster_of
-from ._cutouts import _check_header, galaxy_of_image_file
+from ._cutouts import _check_header, check_data_size, galaxy_of_image_file
 from ._dataset import locate
 from ._schema import (
     FEATURE_TABLE_COLUMNS,
@@ -399,19 +398,13 @@ def _check_cutout_file(path):
                 return None, f"{path}: expected the cut-outs in HDU 1, the file has {len(hdul)} HDU(s){hint}"
             hdu = hdul[1]
             shape = _check_header(path, hdu.header)
-            info = hdu.fileinfo()
             if hdu.header.get("BSCALE", 1) != 1 or hdu.header.get("BZERO", 0) != 0:
                 return None, f"{path}: scaled data (BSCALE/BZERO); expected plain floating point"
-            needed = info["datLoc"] + math.prod(shape) * abs(hdu.header["BITPIX"]) // 8
+            check_data_size(path, hdu)
     except GlobsmlError as exc:
         return None, str(exc)
     except Exception as exc:  # astropy raises OSError, ValueError, VerifyError...
         return None, f"{path}: unreadable FITS file ({type(exc).__name__}: {exc})".replace("\n", " ")
-    if size < needed:
-        return None, (
-            f"{path}: truncated file: {size:,} bytes, the header promises an array of shape "
-            f"{shape} ending at byte {needed:,}"
-        )
     return shape[0], None
 
 

@@ -16,6 +16,7 @@ from .._errors import GlobsmlError
 from .._io import atomic_path
 from ..data import FEATURES, GC_THRESHOLD
 from ..models import final_estimator, make_model, model_names, model_spec, reusing_fits
+from ..models._params import check_model_params
 from ._data import resolve_dataset
 from ._report import collect, write_report
 from ._fit import fit_on_split, model_inputs
@@ -152,10 +153,7 @@ def _check_params(params, names):
             )
         if not isinstance(overrides, dict):
             raise GlobsmlError(f"parameters of model {name!r} must be a mapping, got {overrides!r}")
-        try:
-            make_model(name, **overrides)
-        except TypeError as exc:
-            raise GlobsmlError(f"model {name!r} does not take these parameters {overrides}: {exc}") from None
+        check_model_params(name, overrides)  # scikit-learn's validation, before the first fit
     return params
 
 

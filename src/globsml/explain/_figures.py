@@ -21,14 +21,8 @@ def save_figure(fig, path, *, dpi=80):
     """Write a figure atomically (PNG unless the suffix says otherwise)."""
     from .._io import atomic_path
 
-    import os
-
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi, format=str(path).rsplit(".", 1)[-1] if "." in str(path) else "png")
-        # The temporary file is private (0600); a figure is as readable as any file the user writes.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
     return path
 
 

@@ -10,6 +10,7 @@ from astropy.wcs import WCS
 from scipy.spatial import cKDTree
 
 from .._errors import GlobsmlError
+from ..data._cutouts import check_data_size
 from ..data._schema import CUTOUT_SHAPE, FEATURE_TABLE_COLUMNS, SEGMENTATION_COLUMNS
 from ._fwhm import gaussian_fwhm
 from ._photometry import APERTURE_RADII, aperture_photometry, photometric_columns
@@ -58,6 +59,8 @@ def read_frame(path):
         raise GlobsmlError(f"{path}: no such file")
     try:
         with fits.open(path) as hdul:
+            for h in hdul:  # before any data is touched: a header may promise more than the file holds
+                check_data_size(path, h)
             hdus = [h for h in hdul if h.name == "SCI" and h.data is not None and h.data.ndim == 2]
             hdus = hdus or [h for h in hdul if h.data is not None and getattr(h.data, "ndim", 0) == 2]
             if not hdus:

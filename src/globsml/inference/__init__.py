@@ -2,7 +2,7 @@
 
 - :func:`train_bundle` fits a registered model under a set-up and saves a
   :class:`Bundle` (skops / CatBoost / torch state, JSON manifest with hashes);
-  :func:`load_bundle` refuses tampered bundles and bundles of another globsml
+  :func:`load_bundle` refuses untrusted objects, damaged bundles and bundles of another globsml
   version or feature list. The published networks load by name.
 - :func:`predict_catalogue` writes candidate catalogues (CSV, FITS, Parquet)
   from a labelled data set, a table alone or cut-outs alone.

@@ -5,8 +5,8 @@ A bundle is a directory (or the same members in a ``.zip`` file) with a JSON
 code on load:
 
 - scikit-learn models (a whole ``Pipeline``): skops (``model.skops``), loaded
-  with an explicit list of trusted types computed from an allow-list of
-  module prefixes (never ``trusted=True``);
+  only when every object in it is of a type in the explicit list
+  :data:`BUNDLE_TYPES` and none is a function (see :mod:`._trust`);
 - CatBoost: CatBoost's own binary format (``model.cbm``); when it ends a
   ``Pipeline`` the steps before it go to ``preprocessor.skops``;
 - torch models: ``torch.save`` of the estimator's ``_export_state()`` (a
@@ -16,10 +16,13 @@ code on load:
 
 The manifest records the globsml version, the feature list, the threshold,
 the training data's description and the validation metrics, and the
-sha256 of every member plus a digest of the manifest itself, so that an
-edited byte anywhere is detected on load.
+sha256 of every member plus a digest of the manifest itself, so that a
+damaged byte anywhere is detected on load. The hashes detect corruption,
+not tampering (whoever edits a bundle can hash it again): loading is safe
+whoever made the bundle because of the type checks, not the hashes.
 """
 
+import contextlib
 import datetime
 import hashlib
 import importlib
@@ -37,10 +40,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._checks import check_threshold
 from .._errors import GlobsmlError
 from .._io import atomic_path
 from .._version import __version__
 from ..data import CUTOUT_SHAPE, FEATURES, GC_THRESHOLD
+from ._trust import BUNDLE_TYPES, check_native_class, check_skops_types
 
 __all__ = [
     "Bundle",
@@ -48,18 +53,19 @@ __all__ = [
     "published_bundle",
     "PUBLISHED_BUNDLES",
     "BUNDLE_FORMAT",
-    "TRUSTED_TYPE_PREFIXES",
+    "BUNDLE_TYPES",
+    "check_bundle_target",
 ]
 
 #: Version of the bundle layout (members and manifest keys).
 BUNDLE_FORMAT = 1
 MANIFEST = "manifest.json"
-
-#: skops types outside its default trust list that a bundle may contain: any
-#: type whose dotted name starts with one of these. Everything else (e.g.
-#: ``builtins.eval``, ``os.system``) makes the load fail.
-TRUSTED_TYPE_PREFIXES = ("sklearn.", "numpy.", "scipy.", "globsml.", "lightgbm.")
-_TRUSTED_TYPES = frozenset({"collections.OrderedDict", "collections.defaultdict"})
+#: The members a bundle may have besides its manifest; nothing else is read.
+_MODEL_MEMBERS = frozenset({"model.skops", "model.cbm", "model.pt", "preprocessor.skops"})
+#: Largest manifest read, in bytes (a real one is a few kB).
+_MANIFEST_LIMIT = 1 << 20
+#: Largest member read, and largest unpacked skops model, in bytes.
+MEMBER_LIMIT = 4 << 30
 
 #: Registry names of the published pretrained networks that are accepted
 #: wherever a bundle path is.
@@ -96,16 +102,6 @@ def _is_catboost(est):
 
 def _is_torch(est):
     return hasattr(est, "_export_state") and hasattr(type(est), "_from_state")
-
-
-def _untrusted_allowed(types, where):
-    bad = [t for t in types if not (t in _TRUSTED_TYPES or t.startswith(TRUSTED_TYPE_PREFIXES))]
-    if bad:
-        raise GlobsmlError(
-            f"{where}: holds type(s) outside the trusted list ({', '.join(sorted(bad))}); "
-            f"only types from {', '.join(p.rstrip('.') for p in TRUSTED_TYPE_PREFIXES)} are loaded"
-        )
-    return list(types)
 
 
 # -- model <-> bytes ---------------------------------------------------------
@@ -145,15 +141,15 @@ def _skops_dump(obj, where):
     sio = _skops()
 
     data = sio.dumps(obj)
-    _untrusted_allowed(sio.get_untrusted_types(data=data), where)
+    check_skops_types(data, where)  # never write what load_bundle would refuse
     return data
 
 
 def _skops_load(data, where):
+    trusted = check_skops_types(data, where, size_limit=MEMBER_LIMIT)
     sio = _skops()
 
     try:
-        trusted = _untrusted_allowed(sio.get_untrusted_types(data=data), where)
         return sio.loads(data, trusted=trusted)
     except GlobsmlError:
         raise
@@ -163,6 +159,8 @@ def _skops_load(data, where):
 
 def _dump_final(est, members, where):
     """Serialise a final estimator natively; return its manifest entry."""
+    if _is_catboost(est) or _is_torch(est):
+        check_native_class(_type_name(est), where)  # never write what load_bundle would refuse
     if _is_catboost(est):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "model.cbm"
@@ -197,9 +195,8 @@ def _dump_model(model, where):
 
 
 def _import_class(dotted, where):
+    check_native_class(dotted, where)
     module, _, name = dotted.rpartition(".")
-    if not (module == "globsml" or module.startswith("globsml.") or module.split(".")[0] == "catboost"):
-        raise GlobsmlError(f"{where}: refuses to import model class {dotted!r} (not a globsml or catboost class)")
     try:
         obj = importlib.import_module(module)
         for part in name.split("."):
@@ -233,7 +230,8 @@ def _load_final(entry, members, where):
         try:
             state = torch.load(io.BytesIO(data), weights_only=True)
         except Exception as exc:
-            raise GlobsmlError(f"{where}: cannot read the torch state ({exc})") from None
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise GlobsmlError(f"{where}: cannot read the torch state ({first_line})") from None
         return cls._from_state(state)
     raise GlobsmlError(f"{where}: unknown model kind {kind!r} in the manifest")
 
@@ -242,18 +240,18 @@ def _load_model(entry, members, where):
     if entry.get("kind") == "pipeline":
         from sklearn.pipeline import Pipeline
 
-        final = _load_final(entry["final"], members, where)
         steps = []
-        if entry.get("preprocessor"):
+        if entry.get("preprocessor"):  # first: its types are checked before the final model is built
             steps = list(_skops_load(members[entry["preprocessor"]], where).steps)
+        final = _load_final(entry["final"], members, where)
         return Pipeline([*steps, (entry["final_step"], final)])
     return _load_final(entry, members, where)
 
 
 def _model_members(entry):
     if entry.get("kind") == "pipeline":
-        return [m for m in (entry.get("preprocessor"), entry["final"]["member"]) if m]
-    return [entry["member"]]
+        return [m for m in (entry.get("preprocessor"), entry["final"].get("member")) if m]
+    return [entry.get("member")]
 
 
 # -- the bundle ----------------------------------------------------------------
@@ -296,7 +294,7 @@ class Bundle:
         self.input = input
         self.name = str(name)
         self.features = list(FEATURES if features is None else features) if input == "features" else []
-        self.threshold = float(threshold)
+        self.threshold = check_threshold(threshold)
         self.training = dict(training or {})
         self.metrics = dict(metrics or {})
         self.manifest = None
@@ -371,6 +369,7 @@ class Bundle:
         """
         path = Path(path)
         where = f"bundle {path}"
+        check_bundle_target(path)
         entry, members = _dump_model(self.model, where)
         manifest = {
             "bundle_format": BUNDLE_FORMAT,
@@ -401,11 +400,33 @@ class Bundle:
         return path
 
 
+def _is_bundle(path):
+    """Whether ``path`` is a bundle directory or zip file (by its manifest, without reading it)."""
+    if path.is_dir():
+        return (path / MANIFEST).is_file()
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return MANIFEST in zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def check_bundle_target(path):
+    """Refuse to save a bundle over anything but a bundle or an empty directory.
+
+    Raises
+    ------
+    GlobsmlError
+    """
+    path = Path(path)
+    if path.exists() and not _is_bundle(path) and not (path.is_dir() and not any(path.iterdir())):
+        raise GlobsmlError(f"{path}: exists and is not a bundle; refusing to overwrite it")
+    if path.suffix.lower() == ".zip" and path.is_dir():
+        raise GlobsmlError(f"{path}: is a bundle directory; a .zip bundle needs a file name")
+
+
 def _write_directory(path, files):
     """Write files into a new directory and swap it in for ``path``."""
-    if path.exists() and not (path / MANIFEST).is_file():
-        if not path.is_dir() or any(path.iterdir()):
-            raise GlobsmlError(f"{path}: exists and is not a bundle; refusing to overwrite it")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
@@ -465,22 +486,77 @@ def _jsonable(obj):
     return str(obj)
 
 
-def _read_members(path):
-    """{name: bytes} of a bundle directory or zip file."""
+@contextlib.contextmanager
+def _member_reader(path):
+    """Yield ``read(name, limit)``, which returns one member of a bundle.
+
+    Only what is asked for is read, and a member larger than ``limit``
+    bytes (by its directory entry or its zip header, before anything is
+    unpacked) is refused.
+    """
     if path.is_dir():
         if not (path / MANIFEST).is_file():
             raise GlobsmlError(f"{path}: not a globsml bundle (no {MANIFEST})")
-        return {p.name: p.read_bytes() for p in path.iterdir() if p.is_file() and not p.name.startswith(".")}
-    if zipfile.is_zipfile(path):
+
+        def read(name, limit):
+            file = path / name
+            if not file.is_file():
+                raise GlobsmlError(f"{path}: member {name} is missing")
+            _check_size(path, name, file.stat().st_size, limit)
+            return file.read_bytes()
+
+        yield read
+        return
+    if not zipfile.is_zipfile(path):
+        raise GlobsmlError(f"{path}: not a globsml bundle (expected a bundle directory or .zip file)")
+    try:
         with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-            if MANIFEST not in names:
+            if MANIFEST not in zf.namelist():
                 raise GlobsmlError(f"{path}: not a globsml bundle (no {MANIFEST} in the zip file)")
-            try:
-                return {n: zf.read(n) for n in names if "/" not in n}
-            except (zipfile.BadZipFile, OSError) as exc:
-                raise GlobsmlError(f"{path}: damaged bundle zip file ({exc})") from None
-    raise GlobsmlError(f"{path}: not a globsml bundle (expected a bundle directory or .zip file)")
+
+            def read(name, limit):
+                try:
+                    info = zf.getinfo(name)
+                except KeyError:
+                    raise GlobsmlError(f"{path}: member {name} is missing") from None
+                _check_size(path, name, info.file_size, limit)
+                return zf.read(info)  # zipfile never unpacks more than the header's size
+
+            yield read
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+        raise GlobsmlError(f"{path}: damaged bundle zip file ({exc})") from None
+
+
+def _check_size(path, name, size, limit):
+    if size > limit:
+        raise GlobsmlError(f"{path}: member {name} holds {size} bytes, more than its {limit}; refusing to read it")
+
+
+def _check_manifest(manifest, path):
+    """Refuse a manifest whose entries are not what :meth:`Bundle.save` writes."""
+    def bad(what):
+        return GlobsmlError(f"{path}: {MANIFEST} is not a globsml bundle manifest ({what})")
+
+    members = manifest.get("members")
+    if not isinstance(members, dict) or not members:
+        raise bad("no members")
+    for name, info in members.items():
+        if name not in _MODEL_MEMBERS:
+            raise bad(f"unknown member {name!r}; a bundle holds only {', '.join(sorted(_MODEL_MEMBERS))}")
+        if not (isinstance(info, dict) and isinstance(info.get("sha256"), str)
+                and isinstance(info.get("size"), int) and not isinstance(info.get("size"), bool)):
+            raise bad(f"member {name} has no sha256 and size")
+    entry = manifest.get("model")
+    if not isinstance(entry, dict) or (entry.get("kind") == "pipeline" and not isinstance(entry.get("final"), dict)):
+        raise bad("no model entry")
+    if manifest.get("input") not in ("features", "images"):
+        raise bad(f"input {manifest.get('input')!r}")
+    features = manifest.get("features")
+    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+        raise bad("features is not a list of names")
+    threshold = manifest.get("threshold")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+        raise bad(f"threshold {threshold!r} is not a number in [0, 1]")
 
 
 def load_bundle(path, *, features=None):
@@ -514,9 +590,22 @@ def load_bundle(path, *, features=None):
     if not path.exists():
         hint = f"; or the name of a published network: {', '.join(PUBLISHED_BUNDLES)}"
         raise GlobsmlError(f"{path}: no such bundle{hint}")
-    members = _read_members(path)
+    with _member_reader(path) as read:
+        manifest = _read_manifest(read, path)
+        members = {}
+        for name, info in manifest["members"].items():
+            data = read(name, min(info["size"], MEMBER_LIMIT))
+            if _sha256(data) != info["sha256"]:
+                raise GlobsmlError(f"{path}: member {name} was altered (sha256 mismatch); refusing to load it")
+            members[name] = data
+    return _bundle_from(manifest, members, path, features)
+
+
+def _read_manifest(read, path):
+    """The manifest of a bundle, checked: digest, format, version, entries."""
+    text = read(MANIFEST, _MANIFEST_LIMIT)
     try:
-        manifest = json.loads(members[MANIFEST])
+        manifest = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise GlobsmlError(f"{path}: {MANIFEST} is damaged or was edited (not valid JSON: {exc})") from None
     if not isinstance(manifest, dict) or manifest.get("digest") != _manifest_digest(manifest):
@@ -531,15 +620,16 @@ def load_bundle(path, *, features=None):
             f"{path}: bundle made by globsml {made_by}, this is globsml {__version__} "
             f"(major.minor must match); retrain it with `globsml train`"
         )
-    entry = manifest["model"]
-    for name in _model_members(entry):
+    _check_manifest(manifest, path)
+    for name in _model_members(manifest["model"]):
         if name not in manifest["members"]:
             raise GlobsmlError(f"{path}: manifest lists no hash for member {name}")
-    for name, info in manifest["members"].items():
-        if name not in members:
-            raise GlobsmlError(f"{path}: member {name} is missing")
-        if _sha256(members[name]) != info["sha256"]:
-            raise GlobsmlError(f"{path}: member {name} was altered (sha256 mismatch); refusing to load it")
+    return manifest
+
+
+def _bundle_from(manifest, members, path, features):
+    """The :class:`Bundle` of a checked manifest and its members."""
+    entry = manifest["model"]
     expected = list(FEATURES if features is None else features)
     if manifest["input"] == "features" and list(manifest["features"]) != expected:
         extra = [f for f in manifest["features"] if f not in expected]
@@ -558,7 +648,7 @@ def load_bundle(path, *, features=None):
     if _major_minor(libs.get("scikit-learn", sklearn.__version__)) != _major_minor(sklearn.__version__):
         warnings.warn(
             f"{path}: saved with scikit-learn {libs['scikit-learn']}, loading with {sklearn.__version__}",
-            stacklevel=2,
+            stacklevel=3,
         )
     model = _load_model(entry, members, f"bundle {path}")
     bundle = Bundle(

@@ -12,8 +12,18 @@ computing the features from the cut-outs when a tabular bundle meets a
 partition without features) and writes ``part.NNNNN.parquet`` to the output
 directory, so memory is bounded by the partition size and an interrupted
 run resumes where it stopped.
+
+Faults: an output partition counts as done only when it reads back as the
+partition's catalogue (right number of rows) and, once recorded, matches
+the size and sha256 recorded when it was written; anything else is
+recomputed. A lock keeps two runs out of one output directory; temporary
+files of a killed run are removed by the next one. A failing partition
+(unreadable input, dead worker, lost scheduler) ends the run with one line
+naming it, after the healthy partitions are written.
 """
 
+import contextlib
+import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -22,6 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._checks import check_threshold
 from .._errors import GlobsmlError
 from .._io import atomic_path
 from ..data import CUTOUT_SHAPE
@@ -32,6 +43,9 @@ from ._predict import _with_input_columns, catalogue_frame, features_from_cutout
 __all__ = ["Partition", "write_partitions", "list_partitions", "predict_partitions", "read_partitioned"]
 
 RUN_FILE = "_globsml_run.json"
+#: Size and sha256 of every output partition written, by file name.
+DONE_FILE = "_globsml_done.json"
+LOCK_FILE = "_globsml.lock"
 
 
 @dataclass(frozen=True)
@@ -86,7 +100,7 @@ def list_partitions(source):
     """The partitions of a Parquet file or a directory of Parquet files."""
     import pyarrow.parquet as pq
 
-    source = Path(source)
+    source = Path(source).absolute()  # paths travel to workers that may run elsewhere
     if source.is_dir():
         files = sorted(p for p in source.glob("*.parquet") if not p.name.startswith((".", "_")))
     elif source.is_file():
@@ -103,7 +117,10 @@ def list_partitions(source):
             raise GlobsmlError(f"{path}: not a readable Parquet file ({exc})") from None
         stack = path.with_suffix(".npy")
         if stack.is_file():
-            shape = np.load(stack, mmap_mode="r").shape
+            try:
+                shape = np.load(stack, mmap_mode="r").shape
+            except (OSError, ValueError) as exc:
+                raise GlobsmlError(f"{stack}: not a readable cut-out stack ({exc})") from None
             if shape != (meta.num_rows, *CUTOUT_SHAPE):
                 raise GlobsmlError(
                     f"{stack}: cut-out stack has shape {shape}, expected ({meta.num_rows}, 2, 20, 20) for {path.name}"
@@ -173,14 +190,23 @@ def _predict_partition(bundle, part, *, ebv=None):
     return rows, bundle.predict_proba(frames)
 
 
+def _file_digest(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _run_partition(ref, part, out_path, threshold, ebv):
-    """Task body: predict one partition and write its catalogue; return counts."""
+    """Task body: predict one partition and write its catalogue; return counts, size and digest."""
     bundle = _worker_bundle(ref)
     rows, p = _predict_partition(bundle, part, ebv=ebv)
     cat = catalogue_frame(rows, p, bundle.threshold if threshold is None else threshold)
     with atomic_path(out_path) as tmp:
         cat.to_parquet(tmp, index=False)
-    return part.index, len(cat), int(cat["is_gc"].sum())
+        record = {"size": os.path.getsize(tmp), "sha256": _file_digest(tmp)}
+    return part.index, len(cat), int(cat["is_gc"].sum()), record
 
 
 # -- driver side ---------------------------------------------------------------
@@ -201,7 +227,7 @@ def _run_identity(bundle, source, threshold, parts):
 
 
 def _prepare_out(out, identity):
-    out = Path(out)
+    out = Path(out).absolute()
     out.mkdir(parents=True, exist_ok=True)
     run_file = out / RUN_FILE
     if run_file.exists():
@@ -217,7 +243,62 @@ def _prepare_out(out, identity):
             raise GlobsmlError(f"{out}: already holds Parquet files ({stray[0]}...) not written by this run")
         with atomic_path(run_file) as tmp:
             tmp.write_text(json.dumps(identity, indent=1))
+    for stale in out.glob(".*.tmp*"):  # left by a run killed while writing
+        stale.unlink(missing_ok=True)
     return out
+
+
+@contextlib.contextmanager
+def _locked(out):
+    """Hold the output directory's lock: a second run on it fails at once."""
+    import fcntl
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / LOCK_FILE, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise GlobsmlError(f"{out}: another run is writing to it (locked); wait for it or choose another --out") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _read_done(out):
+    try:
+        done = json.loads((out / DONE_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return done if isinstance(done, dict) else {}
+
+
+def _write_done(out, done):
+    with atomic_path(out / DONE_FILE) as tmp:
+        tmp.write_text(json.dumps(done, indent=0, sort_keys=True))
+
+
+def _finished(path, part, record):
+    """Counts of an output partition that is whole, or None (missing, damaged, empty, other size)."""
+    import pyarrow.parquet as pq
+
+    if not path.is_file():
+        return None
+    if record is not None and (record.get("size") != path.stat().st_size or record.get("sha256") != _file_digest(path)):
+        return None
+    try:
+        table = pq.read_table(path, columns=["is_gc"])
+    except Exception:  # truncated, empty or not Parquet: recompute it
+        return None
+    if table.num_rows != part.n_rows:
+        return None
+    return table.num_rows, int(table.column("is_gc").to_numpy().sum())
+
+
+def _failure(part, exc):
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"partition {part.index} ({Path(part.path).name}, row group {part.row_group}): {text}"
 
 
 def predict_partitions(bundle, source, *, out, engine="dask", scheduler=None, n_workers=2, processes=True,
@@ -258,77 +339,116 @@ def predict_partitions(bundle, source, *, out, engine="dask", scheduler=None, n_
     dict
         ``n_sources``, ``n_candidates``, ``n_partitions``, ``n_skipped``, ``out``.
     """
+    if engine not in ("dask", "serial"):
+        raise GlobsmlError(f"unknown engine {engine!r}; use 'dask' or 'serial'")
     bundle = load_bundle(bundle)
     parts = list_partitions(source)
-    threshold = bundle.threshold if threshold is None else float(threshold)
-    out = _prepare_out(out, _run_identity(bundle, source, threshold, parts))
-    todo = [(p, out / f"part.{p.index:05d}.parquet") for p in parts]
-    done = [t for t in todo if t[1].exists()]
-    todo = [t for t in todo if not t[1].exists()]
+    threshold = check_threshold(bundle.threshold if threshold is None else threshold)
+    with _locked(out):
+        out = _prepare_out(out, _run_identity(bundle, source, threshold, parts))
+        return _predict_locked(bundle, parts, out, engine=engine, scheduler=scheduler, n_workers=n_workers,
+                               processes=processes, memory_limit=memory_limit, threshold=threshold, ebv=ebv,
+                               progress=progress)
+
+
+def _predict_locked(bundle, parts, out, *, engine, scheduler, n_workers, processes, memory_limit, threshold, ebv,
+                    progress):
+    records = _read_done(out)
+    counts, todo = {}, []
+    for part in parts:
+        path = out / f"part.{part.index:05d}.parquet"
+        finished = _finished(path, part, records.get(path.name))
+        if finished is None:
+            path.unlink(missing_ok=True)
+            records.pop(path.name, None)
+            todo.append((part, path))
+        else:
+            counts[part.index] = finished
+    n_skipped = len(counts)
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(parts), initial=len(done), desc="partitions", unit="part")
-    ref = _bundle_ref(bundle)
-    results = []
-    if engine == "serial":
-        for part, path in todo:
-            results.append(_run_partition(ref, part, path, threshold, ebv))
-            if bar is not None:
-                bar.update()
-    elif engine == "dask":
-        results = _run_dask(ref, todo, threshold, ebv, scheduler=scheduler, n_workers=n_workers,
-                            processes=processes, memory_limit=memory_limit, bar=bar)
-    else:
-        raise GlobsmlError(f"unknown engine {engine!r}; use 'dask' or 'serial'")
-    if bar is not None:
-        bar.close()
-    n_sources = sum(r[1] for r in results)
-    n_cands = sum(r[2] for r in results)
-    if done:  # count what an earlier, interrupted run wrote
-        import pyarrow.parquet as pq
+        bar = tqdm(total=len(parts), initial=n_skipped, desc="partitions", unit="part")
+    failures = []
 
-        for _, path in done:
-            col = pq.read_table(path, columns=["is_gc"]).column("is_gc").to_numpy()
-            n_sources += len(col)
-            n_cands += int(col.sum())
+    def finished_one(result):
+        index, n, n_gc, record = result
+        counts[index] = (n, n_gc)
+        records[f"part.{index:05d}.parquet"] = record
+        _write_done(out, records)
+        if bar is not None:
+            bar.update()
+
+    ref = _bundle_ref(bundle)
+    try:
+        if engine == "serial":
+            for part, path in todo:
+                try:
+                    finished_one(_run_partition(ref, part, path, threshold, ebv))
+                except (GlobsmlError, OSError, ValueError) as exc:
+                    failures.append(_failure(part, exc))
+        else:
+            _run_dask(ref, todo, threshold, ebv, scheduler=scheduler, n_workers=n_workers, processes=processes,
+                      memory_limit=memory_limit, on_result=finished_one, failures=failures)
+    finally:
+        if bar is not None:
+            bar.close()
+    if failures:
+        raise GlobsmlError(
+            f"{len(failures)} of {len(parts)} partition(s) failed, first {failures[0]}; the other partitions "
+            f"are written to {out}; rerun the same command to retry the failed ones"
+        )
     return {
-        "n_sources": int(n_sources),
-        "n_candidates": int(n_cands),
+        "n_sources": int(sum(n for n, _ in counts.values())),
+        "n_candidates": int(sum(g for _, g in counts.values())),
         "n_partitions": len(parts),
-        "n_skipped": len(done),
+        "n_skipped": n_skipped,
         "out": str(out),
     }
 
 
-def _run_dask(ref, todo, threshold, ebv, *, scheduler, n_workers, processes, memory_limit, bar):
+def _run_dask(ref, todo, threshold, ebv, *, scheduler, n_workers, processes, memory_limit, on_result, failures):
+    """Run the partitions on a cluster; ``on_result`` records each one as it arrives, ``failures`` collects lines."""
     from distributed import Client, LocalCluster, as_completed
 
-    if scheduler:
-        client = Client(scheduler)
-        cluster = None
-    else:
-        # Dashboards on free ports: 8787 may be taken by another cluster on the machine.
-        # Thread workers share this process, whose memory (everything the caller loaded)
-        # a per-worker limit would count: past it the workers pause and the run hangs.
-        cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=processes,
-                               memory_limit=memory_limit if processes else 0, dashboard_address=":0",
-                               worker_dashboard_address=":0")
-        client = Client(cluster)
+    cluster = None
+    try:
+        if scheduler:
+            client = Client(scheduler, timeout="10s")
+        else:
+            # Only this machine may reach the cluster and its dashboards (free ports: 8787 may
+            # be taken). Thread workers share this process, whose memory (everything the caller
+            # loaded) a per-worker limit would count: past it the workers pause and the run hangs.
+            local = {"host": "127.0.0.1"} if processes else {}  # thread workers talk in-process already
+            cluster = LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=processes,
+                                   memory_limit=memory_limit if processes else 0, **local,
+                                   dashboard_address="127.0.0.1:0", worker_dashboard_address="127.0.0.1:0")
+            client = Client(cluster)
+    except (OSError, TimeoutError) as exc:
+        if cluster is not None:
+            cluster.close()
+        raise GlobsmlError(f"cannot reach the dask scheduler {scheduler or '(local cluster)'}: {exc}") from None
+    by_key = {}
     try:
         ref_future = client.scatter(ref, broadcast=True) if isinstance(ref, Bundle) else ref
-        futures = [
-            client.submit(_run_partition, ref_future, part, str(path), threshold, ebv,
-                          key=f"globsml-part-{part.index}-{os.getpid()}")
-            for part, path in todo
-        ]
-        results = []
+        futures = []
+        for part, path in todo:
+            future = client.submit(_run_partition, ref_future, part, str(Path(path).absolute()), threshold, ebv,
+                                   key=f"globsml-part-{part.index}-{os.getpid()}", retries=1)
+            by_key[future.key] = part
+            futures.append(future)
         for future in as_completed(futures):
-            results.append(future.result())
-            if bar is not None:
-                bar.update()
-        return results
+            try:
+                on_result(future.result())
+            except GlobsmlError as exc:
+                failures.append(_failure(by_key[future.key], exc))
+            except Exception as exc:  # a worker died, the scheduler was lost, a task raised
+                failures.append(_failure(by_key[future.key], f"{type(exc).__name__}: {exc}"))
+            finally:
+                future.release()  # the result is on disk: nothing to keep on the cluster
+    except (OSError, TimeoutError) as exc:
+        failures.append(f"the dask scheduler was lost ({type(exc).__name__}: {exc})")
     finally:
         client.close()
         if cluster is not None:

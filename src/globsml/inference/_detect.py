@@ -5,11 +5,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import check_file_name, check_threshold
 from .._errors import DataFormatError, GlobsmlError
 from .._io import atomic_path
+from .._paths import check_output_dir, is_inside
 from ..data import IMAGE_DIRNAME, IMAGE_SUFFIX, write_cutouts
+from ..data._cutouts import check_data_size
 from ._bundle import load_bundle
-from ._catalogue import write_catalogue
+from ._catalogue import catalogue_format, write_catalogue
 from ._predict import catalogue_frame
 
 __all__ = ["read_frame", "detect_candidates"]
@@ -32,6 +35,7 @@ def read_frame(path):
     try:
         with fits.open(path) as hdul:
             for hdu in hdul:
+                check_data_size(path, hdu)  # before the data: a header may promise more than the file holds
                 if hdu.data is not None and getattr(hdu.data, "ndim", 0) == 2:
                     data = np.asarray(hdu.data, dtype=np.float64)
                     header = hdu.header
@@ -90,17 +94,27 @@ def detect_candidates(g_image, z_image, *, bundle, out, galaxy=None, ebv=0.0, th
     """
     from ..features import extract_sources
 
+    # options first: nothing computed before a mistake in them is found
+    if threshold is not None:
+        threshold = check_threshold(threshold)
+    catalogue_format(check_file_name(catalogue_name, "catalogue name"))
+    if galaxy is not None:
+        check_file_name(galaxy, "galaxy name")
+    check_output_dir(out, option="out")
     bundle = load_bundle(bundle)
     g, g_header, wcs = read_frame(g_image)
     z, _, _ = read_frame(z_image)
     if g.shape != z.shape:
         raise DataFormatError(f"{g_image} is {g.shape}, {z_image} is {z.shape}: the frames must share one pixel grid")
-    galaxy = galaxy or _galaxy_name(g_header, g_image)
+    galaxy = check_file_name(galaxy or _galaxy_name(g_header, g_image), f"{g_image}: galaxy name")
     table, cutouts = extract_sources(g, z, wcs=wcs, ebv=ebv, galaxy=galaxy)
     if len(table) == 0:
         raise GlobsmlError(f"{g_image}: no sources detected")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    for name in (f"{galaxy}_sources.csv", f"{IMAGE_DIRNAME}/{galaxy}{IMAGE_SUFFIX}", catalogue_name):
+        if not is_inside(out / name, out):  # a symlink in OUT pointing elsewhere
+            raise GlobsmlError(f"{out / name}: resolves outside {out}; refusing to write through the link")
     sources_path = out / f"{galaxy}_sources.csv"
     with atomic_path(sources_path) as tmp:
         table.to_csv(tmp, index=False)
@@ -110,6 +124,6 @@ def detect_candidates(g_image, z_image, *, bundle, out, galaxy=None, ebv=0.0, th
         p = bundle.predict_proba(np.asarray(cutouts, dtype=np.float32))
     else:
         p = bundle.predict_proba(table)
-    cat = catalogue_frame(table, p, bundle.threshold if threshold is None else float(threshold))
+    cat = catalogue_frame(table, p, bundle.threshold if threshold is None else threshold)
     cat_path = write_catalogue(cat, out / catalogue_name)
     return {"sources": sources_path, "cutouts": cutouts_path, "catalogue": cat_path, "catalogue_frame": cat}

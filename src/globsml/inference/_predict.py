@@ -5,8 +5,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._checks import check_threshold
 from .._errors import GlobsmlError
-from ..data import GC_THRESHOLD, GCDataset, load_dataset, read_table
+from ..data import FEATURES, GC_THRESHOLD, GCDataset, load_dataset, read_table
 from ._bundle import load_bundle
 from ._catalogue import POSITION_COLUMNS, write_catalogue
 
@@ -149,6 +150,8 @@ def _predict_dataset(bundle, ds, *, ebv=None, progress=False):
             p[rows] = bundle.predict_proba(ds.images(rows))
         return ds.sources, p
     sources = dataset_features(ds, ebv=ebv, progress=progress)
+    if len(sources) == 0:  # an empty catalogue, as with an image bundle
+        return sources, np.zeros(0)
     return sources, bundle.predict_proba(sources)
 
 
@@ -167,6 +170,8 @@ def dataset_features(ds, *, ebv=None, progress=False):
         gal_ebv = ebv.get(galaxy) if isinstance(ebv, dict) else ebv
         feats = features_from_cutouts(ds.images(rows), galaxy=galaxy, ids=ids, ebv=gal_ebv)
         parts.append(_with_input_columns(feats, ds.sources.iloc[rows]))
+    if not parts:  # only zero-source cut-out files: an empty table
+        return ds.sources.reindex(columns=list(dict.fromkeys([*ds.sources.columns, *FEATURES])))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -213,9 +218,7 @@ def predict_catalogue(bundle, *, data=None, table=None, images=None, threshold=N
         gives the metrics).
     """
     bundle = load_bundle(bundle)
-    threshold = bundle.threshold if threshold is None else float(threshold)
-    if not 0.0 <= threshold <= 1.0:
-        raise GlobsmlError(f"threshold must lie in [0, 1], got {threshold}")
+    threshold = check_threshold(bundle.threshold if threshold is None else threshold)
     ds = _as_dataset(data, table, images)
     sources, p = _predict_dataset(bundle, ds, ebv=ebv, progress=progress)
     cat = catalogue_frame(sources, p, threshold)

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .._checks import check_threshold
 from .._errors import GlobsmlError
 from ..data import FEATURES, GC_THRESHOLD
 from ..experiments import fit_on_split, get_setup, model_inputs, resolve_dataset, training_rows
@@ -131,6 +132,7 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=GC_THRESHOLD
     Bundle
         Fitted; saved when ``out`` is given.
     """
+    check_threshold(threshold)
     _register_fast_path()
     if data is None:
         raise GlobsmlError("train_bundle needs the training data (a labelled data directory or GCDataset)")

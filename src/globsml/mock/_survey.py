@@ -52,6 +52,8 @@ __all__ = ["make_mock_survey", "survey_counts", "make_galaxy", "MARKER"]
 
 #: Written last into a finished mock directory: its seed, scale and version.
 MARKER = ".globsml-mock.json"
+#: Written when the mock first writes into a directory: what is there afterwards is its own.
+OWNER = ".globsml-mock-owner"
 MIN_SOURCES = 5  # per galaxy, whatever the scale
 #: [tuned] How much of the real cut-outs' border median (in units of the
 #: noise; calibration "offset_by_excess") the mock's own light (wings,
@@ -577,6 +579,17 @@ def make_mock_survey(directory, *, seed=0, scale=1.0, progress=True, galaxies=No
                            "choose an empty directory")
     parts_dir = directory / f".mock-parts-seed{seed}-scale{scale:g}{'-critic' if use_critic else ''}"
     image_dir = directory / IMAGE_DIRNAME
+    owner = directory / OWNER
+    if not parts_dir.is_dir() and not owner.is_file():  # a directory the mock never wrote into
+        foreign = sorted(p.name for p in directory.glob("*") if p.is_file() and not p.name.startswith("."))
+        foreign += sorted(f"{IMAGE_DIRNAME}/{p.name}" for p in image_dir.glob("*"))
+        if foreign:
+            raise GlobsmlError(
+                f"{directory}: holds {len(foreign)} file(s) that globsml mock did not make ({', '.join(foreign[:3])}"
+                f"{', ...' if len(foreign) > 3 else ''}); choose an empty directory"
+            )
+        directory.mkdir(parents=True, exist_ok=True)
+        owner.write_text("globsml mock writes into this directory\n")
     parts_dir.mkdir(parents=True, exist_ok=True)
     image_dir.mkdir(parents=True, exist_ok=True)
     plans = _plans(seed, scale)
