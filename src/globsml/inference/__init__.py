@@ -14,7 +14,7 @@
 
 from ._bundle import (
     Bundle, load_bundle, published_bundle, PUBLISHED_BUNDLES, BUNDLE_FORMAT,
-    TRUSTED_TYPE_PREFIXES,
+    BUNDLE_TYPES, check_bundle_target,
 )
 from ._catalogue import CATALOGUE_FORMATS, POSITION_COLUMNS, catalogue_format, write_catalogue, read_catalogue
 from ._dask import Partition, write_partitions, list_partitions, predict_partitions, read_partitioned
@@ -31,7 +31,8 @@ __all__ = [
     "published_bundle",
     "PUBLISHED_BUNDLES",
     "BUNDLE_FORMAT",
-    "TRUSTED_TYPE_PREFIXES",
+    "BUNDLE_TYPES",
+    "check_bundle_target",
     "CATALOGUE_FORMATS",
     "POSITION_COLUMNS",
     "catalogue_format",
