@@ -28,6 +28,9 @@ def register(subparsers):
     parser.add_argument("--threshold", type=float, default=0.5,
                         help="decision threshold stored in the bundle: p_gc > X is a candidate (default 0.5)")
     parser.add_argument("--quick", action="store_true", help="the model's fast profile (fewer trees / epochs)")
+    parser.add_argument("--calibration-fraction", type=float, default=None, metavar="F",
+                        help="fraction of the training part held out as the calibration data of "
+                             "`predict --fdr` (default 0.1; 0: none)")
     parser.set_defaults(func=run)
     return parser
 
@@ -37,7 +40,9 @@ def run(args):
     from ..inference import train_bundle
 
     bundle = train_bundle(args.data, args.model, setup=args.setup, seed=args.seed, out=args.out,
-                          threshold=args.threshold, quick=args.quick, progress=True)
+                          threshold=args.threshold, quick=args.quick, progress=True,
+                          **({} if args.calibration_fraction is None
+                             else {"calibration_fraction": args.calibration_fraction}))
     pooled = bundle.metrics.get("pooled", {})
     shown = ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in pooled.items())
     print(f"metrics on the test part of {bundle.training['setup']}: {shown}")

@@ -55,6 +55,7 @@ __all__ = [
 #: Version of the bundle layout (members and manifest keys).
 BUNDLE_FORMAT = 1
 MANIFEST = "manifest.json"
+CALIBRATION = "calibration.npz"
 
 #: skops types outside its default trust list that a bundle may contain: any
 #: type whose dotted name starts with one of these. Everything else (e.g.
@@ -279,6 +280,11 @@ class Bundle:
         Description of the training data (path, set-up, counts per cluster).
     metrics : dict, optional
         Validation metrics.
+    calibration : dict, optional
+        ``{"scores": p_gc, "labels": 0/1}`` of a calibration part of the
+        training data that the model did not see: the reference of the
+        conformal p-values behind ``predict --fdr``
+        (:mod:`globsml.inference._conformal`).
 
     Attributes
     ----------
@@ -290,7 +296,7 @@ class Bundle:
     """
 
     def __init__(self, model, *, input="features", name="", features=None, threshold=GC_THRESHOLD,
-                 training=None, metrics=None):
+                 training=None, metrics=None, calibration=None):
         if input not in ("features", "images"):
             raise ValueError(f"input must be 'features' or 'images', got {input!r}")
         self.model = model
@@ -300,6 +306,10 @@ class Bundle:
         self.threshold = float(threshold)
         self.training = dict(training or {})
         self.metrics = dict(metrics or {})
+        self.calibration = None if calibration is None else {
+            "scores": np.asarray(calibration["scores"], dtype=np.float64),
+            "labels": np.asarray(calibration["labels"], dtype=np.int64),
+        }
         self.manifest = None
         self.path = None
 
@@ -324,7 +334,7 @@ class Bundle:
         return f"<Bundle {self.name!r} ({self.input}), threshold={self.threshold:g}, path={self.path}>"
 
     # -- prediction ----------------------------------------------------------
-    def predict_proba(self, X, *, progress=False):
+    def predict_proba(self, X, *, progress=False, return_std=False):
         """p_gc of each source (a 1-d float64 array).
 
         Parameters
@@ -335,7 +345,17 @@ class Bundle:
             (predicted in batches, so a memory map is never read whole).
         progress : bool
             Show a progress bar over image batches.
+        return_std : bool
+            Also return ``p_gc_std``, the spread of p_gc over the model's
+            members (:func:`globsml.models.predict_proba_std`): ``(p_gc, p_gc_std)``.
         """
+        from ..models import predict_proba_std
+
+        def proba(batch):
+            if return_std:
+                return predict_proba_std(self.model, batch)
+            return np.asarray(self.model.predict_proba(batch)[:, 1], dtype=np.float64), None
+
         if self.input == "features":
             if not isinstance(X, pd.DataFrame):
                 raise GlobsmlError(f"bundle {self.name!r} takes a table of features, got {type(X).__name__}")
@@ -346,12 +366,14 @@ class Bundle:
                     "compute them from the cut-outs (globsml features) or give cut-outs"
                 )
             if len(X) == 0:
-                return np.zeros(0)
-            return np.asarray(self.model.predict_proba(X.loc[:, self.features])[:, 1], dtype=np.float64)
+                return (np.zeros(0), np.zeros(0)) if return_std else np.zeros(0)
+            p, std = proba(X.loc[:, self.features])
+            return (p, std) if return_std else p
         shape = getattr(X, "shape", None)
         if shape is None or len(shape) != 4 or tuple(shape[1:]) != CUTOUT_SHAPE:
             raise GlobsmlError(f"bundle {self.name!r} takes (n, 2, 20, 20) cut-outs, got shape {shape}")
         out = np.empty(shape[0], dtype=np.float64)
+        out_std = np.empty(shape[0], dtype=np.float64)
         starts = range(0, shape[0], _IMAGE_BATCH)
         if progress:
             from tqdm.auto import tqdm
@@ -359,8 +381,11 @@ class Bundle:
             starts = tqdm(starts, desc=f"{self.name} on cut-outs", unit="batch")
         for start in starts:
             batch = np.asarray(X[start : start + _IMAGE_BATCH], dtype=np.float32)
-            out[start : start + len(batch)] = self.model.predict_proba(batch)[:, 1]
-        return out
+            p, std = proba(batch)
+            out[start : start + len(batch)] = p
+            if return_std:
+                out_std[start : start + len(batch)] = std
+        return (out, out_std) if return_std else out
 
     # -- disk ----------------------------------------------------------------
     def save(self, path):
@@ -373,6 +398,10 @@ class Bundle:
         path = Path(path)
         where = f"bundle {path}"
         entry, members = _dump_model(self.model, where)
+        if self.calibration is not None:
+            buf = io.BytesIO()
+            np.savez(buf, scores=self.calibration["scores"], labels=self.calibration["labels"])
+            members[CALIBRATION] = buf.getvalue()
         manifest = {
             "bundle_format": BUNDLE_FORMAT,
             "globsml_version": __version__,
@@ -384,6 +413,11 @@ class Bundle:
             "training": _jsonable(self.training),
             "validation_metrics": _jsonable(self.metrics),
             "model": entry,
+            "calibration": None if self.calibration is None else {
+                "member": CALIBRATION,
+                "n_sources": int(len(self.calibration["labels"])),
+                "n_gcs": int(self.calibration["labels"].sum()),
+            },
             "libraries": _library_versions(entry),
             "members": {name: {"sha256": _sha256(data), "size": len(data)} for name, data in members.items()},
         }
@@ -569,6 +603,7 @@ def load_bundle(path, *, features=None):
     model = _load_model(entry, members, f"bundle {path}")
     bundle = Bundle(
         model,
+        calibration=_load_calibration(manifest, members, path),
         input=manifest["input"],
         name=manifest.get("model_name", ""),
         features=manifest["features"] if manifest["input"] == "features" else None,
@@ -579,6 +614,21 @@ def load_bundle(path, *, features=None):
     bundle.manifest = manifest
     bundle.path = path
     return bundle
+
+
+def _load_calibration(manifest, members, path):
+    """The calibration scores and labels a bundle keeps (numbers only, no pickle), or None."""
+    entry = manifest.get("calibration")
+    if not entry:
+        return None
+    try:
+        with np.load(io.BytesIO(members[entry["member"]]), allow_pickle=False) as data:
+            calibration = {"scores": data["scores"], "labels": data["labels"]}
+    except (KeyError, ValueError, OSError) as exc:
+        raise GlobsmlError(f"{path}: cannot read the calibration scores ({exc})") from None
+    if calibration["scores"].shape != calibration["labels"].shape or calibration["scores"].ndim != 1:
+        raise GlobsmlError(f"{path}: the calibration scores and labels do not match")
+    return calibration
 
 
 def published_bundle(name, *, path=None, mc_passes=None):

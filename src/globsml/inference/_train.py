@@ -9,7 +9,7 @@ from ..data import FEATURES, GCDataset, load_dataset
 from ._bundle import Bundle
 from ._predict import evaluate_predictions, metrics_summary
 
-__all__ = ["train_bundle", "SETUPS"]
+__all__ = ["train_bundle", "SETUPS", "CALIBRATION_FRACTION"]
 
 
 def _catboost_fast(random_state=0, iterations=300, depth=6, thread_count=1, **params):
@@ -53,6 +53,29 @@ def _split(ds, setup, seed):
     return split
 
 
+#: Default fraction of the training part kept aside as calibration data.
+CALIBRATION_FRACTION = 0.1
+
+
+def _calibration_split(train, y, fraction, seed):
+    """(rows to fit on, calibration rows) of the training rows, stratified by label."""
+    try:
+        fraction = float(fraction)
+    except (TypeError, ValueError):
+        raise GlobsmlError(f"calibration_fraction must be a number in [0, 1), got {fraction!r}") from None
+    if not 0.0 <= fraction < 1.0:
+        raise GlobsmlError(f"calibration_fraction must lie in [0, 1), got {fraction}")
+    n_cal = int(round(fraction * len(train)))
+    if n_cal == 0:
+        return train, train[:0]
+    from sklearn.model_selection import train_test_split
+
+    labels = y[train]
+    stratify = labels if np.bincount(labels.astype(int), minlength=2).min() >= 2 else None
+    fit, cal = train_test_split(train, test_size=n_cal, random_state=seed, stratify=stratify)
+    return np.sort(fit), np.sort(cal)
+
+
 def _describe(ds, rows):
     sub = ds.select(rows)
     y = sub.y
@@ -81,7 +104,7 @@ def _inputs(ds, rows, kind):
 
 
 def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=False, params=None,
-                 progress=False):
+                 calibration_fraction=CALIBRATION_FRACTION, progress=False):
     """Fit a registered model under a set-up, validate it, and save a bundle.
 
     Parameters
@@ -111,6 +134,12 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=F
         The model's fast profile (fewer trees / epochs).
     params : dict, optional
         Overrides of the model's defaults.
+    calibration_fraction : float
+        Fraction of the training part held out of the fit (stratified by
+        label, seeded) and kept in the bundle with its p_gc: the
+        calibration data of ``predict --fdr`` (conformal p-values). ``0``
+        fits on the whole training part and keeps no calibration data. A
+        published network keeps none (it saw its training data).
     progress : bool
         Show progress (forwarded to image prediction).
 
@@ -132,11 +161,13 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=F
     train, val, test = split.train, split.validation, split.test
     if spec.input == "features":
         train = _complete(ds, train)
-    estimator = make_model(model, random_state=seed, quick=quick, **dict(params or {}))
     y = ds.y
+    estimator = make_model(model, random_state=seed, quick=quick, **dict(params or {}))
+    pretrained = getattr(estimator, "pretrained", False)
+    train, calibration = _calibration_split(train, y, 0.0 if pretrained else calibration_fraction, seed)
     if len(np.unique(y[train])) < 2:
         raise GlobsmlError(f"{ds.name or 'data'}: the training part of {setup!r} holds only one class")
-    if not getattr(estimator, "pretrained", False):  # published networks are only validated
+    if not pretrained:  # published networks are only validated
         fit_kw = {}
         if len(val) and "eval_set" in inspect.signature(estimator.fit).parameters:
             fit_kw["eval_set"] = (_inputs(ds, val, spec.input), y[val])
@@ -148,6 +179,9 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=F
         features=list(FEATURES),
         threshold=threshold,
     )
+    if len(calibration):
+        bundle.calibration = {"scores": bundle.predict_proba(_inputs(ds, calibration, spec.input)),
+                              "labels": y[calibration]}
     p_test = bundle.predict_proba(_inputs(ds, test, spec.input), progress=progress)
     test_sources = ds.sources.iloc[test]
     metrics = evaluate_predictions(y[test], p_test, galaxy=test_sources["galaxy"].to_numpy(),
@@ -160,6 +194,7 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=0.5, quick=F
         "quick": bool(quick),
         "params": dict(params or {}),
         "train": _describe(ds, train),
+        "calibration": _describe(ds, calibration) if bundle.calibration is not None else {},
         "validation": _describe(ds, val),
         "test": _describe(ds, test),
     }

@@ -19,6 +19,7 @@ from ._published import *  # noqa: F403,E402
 from ._tabnet import *  # noqa: F403,E402
 from ._torch import load_checkpoint, save_checkpoint  # noqa: E402
 from ._reuse import fit_or_reuse, reusing_fits  # noqa: E402
+from ._uncertainty import VIRTUAL_ENSEMBLE_SIZE, predict_proba_std  # noqa: E402
 
 __all__ = [*_registry.__all__, *_calibration.__all__, *_tabular.__all__, *_cnn.__all__, *_mlp.__all__, *_published.__all__, *_tabnet.__all__, "save_checkpoint", "load_checkpoint",
-           "fit_or_reuse", "reusing_fits"]
+           "fit_or_reuse", "reusing_fits", "predict_proba_std", "VIRTUAL_ENSEMBLE_SIZE"]
