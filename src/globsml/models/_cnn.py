@@ -31,13 +31,13 @@ class CNNNet(torch.nn.Module):
     layers is the one of ``../shared/gcdata/README.md``; the other order
     that also flattens to 180 (pooling after conv3) is ruled out by the
     published Fornax predictions (one deterministic pass over the 36
-    galaxies: summed |difference| 18 sources for this order, 1,166 for the
+    galaxies: summed ``|difference|`` 18 sources for this order, 1,166 for the
     other). Where dropout acts is not recorded in the published files; here
     it acts on the dense part only (before fc1 and before fc2). With that,
     MC dropout reproduces the published counts to within 2 sources per
     galaxy (``published_port_check``). Dropout after every convolution as
     well agreed equally well where it was tried (4 galaxies, 100 passes:
-    summed |difference| 5 for both placements) but needs every pass to
+    summed ``|difference|`` 5 for both placements) but needs every pass to
     repeat the convolutions, 200x the cost; with deterministic convolutions
     the features are computed once and only the dense head is repeated.
     """
