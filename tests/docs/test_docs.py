@@ -16,6 +16,7 @@ DOCTEST_MODULES = (
     "globsml.models._registry",
     "globsml.models._uncertainty",
     "globsml.inference._catalogue",
+    "globsml.inference._completeness",
     "globsml.inference._conformal",
 )
 

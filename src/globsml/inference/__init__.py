@@ -17,17 +17,19 @@
 
 from ._bundle import *  # noqa: F403
 from ._catalogue import *  # noqa: F403
+from ._completeness import *  # noqa: F403
 from ._conformal import *  # noqa: F403
 from ._dask import *  # noqa: F403
 from ._detect import *  # noqa: F403
 from ._figures import *  # noqa: F403
 from ._predict import *  # noqa: F403
 from ._train import *  # noqa: F403
-from . import _bundle, _catalogue, _conformal, _dask, _detect, _figures, _predict, _train
+from . import _bundle, _catalogue, _completeness, _conformal, _dask, _detect, _figures, _predict, _train
 
 __all__ = [
     *_bundle.__all__,
     *_catalogue.__all__,
+    *_completeness.__all__,
     *_conformal.__all__,
     *_dask.__all__,
     *_detect.__all__,
