@@ -191,12 +191,14 @@ def test_manifest_describes_training_and_validation(tiny_bundle):
     assert set(m["training"]["train"]) == {"Virgo"} and set(m["training"]["validation"]) == {"Virgo"}
     assert set(m["training"]["test"]) == {"Fornax"} and m["training"]["test"]["Fornax"]["n_sources"] == 240
     # 95:5 train/validation inside Virgo; training rows with NaN photometry are dropped.
-    n_virgo = m["training"]["train"]["Virgo"]["n_sources"] + m["training"]["validation"]["Virgo"]["n_sources"]
+    # The calibration part (10 % of the training rows) is held out of the fit and kept in the bundle.
+    n_virgo = sum(m["training"][part]["Virgo"]["n_sources"] for part in ("train", "calibration", "validation"))
+    assert m["calibration"]["n_sources"] == m["training"]["calibration"]["Virgo"]["n_sources"] > 0
     assert 220 < n_virgo < 240
     assert 0.5 < m["validation_metrics"]["pooled"]["roc_auc"] <= 1.0
     assert m["threshold"] == 0.5
     assert m["globsml_version"]
-    assert set(m["members"]) == {"model.skops"}
+    assert set(m["members"]) == {"model.skops", "calibration.npz"}
 
 
 def test_same_seed_same_bundle_model(tmp_path, tiny_data, tiny_table):

@@ -16,7 +16,8 @@ def catalogue(tiny_table):
 
 def test_catalogue_columns(catalogue, tiny_table):
     assert list(catalogue.columns) == [
-        "galaxy", "ID", "p_gc", "is_gc", "xcentroid", "ycentroid", "sky_centroid.ra", "sky_centroid.dec", "pGC",
+        "galaxy", "ID", "p_gc", "is_gc", "xcentroid", "ycentroid", "sky_centroid.ra", "sky_centroid.dec",
+        "m4_g", "m4_z", "colour", "pGC",
     ]
     # is_gc is p_gc > threshold: exactly 0.5 is not a candidate (published convention).
     cat = catalogue_frame(tiny_table.iloc[:3], [0.2, 0.5, 0.7], 0.5)

@@ -62,3 +62,37 @@ def test_user_mistakes_exit_2_with_one_line(tmp_path, tiny_bundle, tiny_data, ti
     assert main([a.format(**{k: str(v) for k, v in fill.items()}) for a in argv]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_predict_fdr_regions_and_provenance(tmp_path, tiny_data, capsys):
+    pytest.importorskip("regions")
+    bundle = tmp_path / "b.zip"
+    assert main(["train", "--data", str(tiny_data), "--model", TEST_MODEL, "--setup", "all2all",
+                 "--out", str(bundle), "--calibration-fraction", "0.2"]) == 0
+    capsys.readouterr()
+    assert main(["predict", "--model", str(bundle), "--data", str(tiny_data), "--out", str(tmp_path / "c.vot"),
+                 "--fdr", "0.1", "--regions", str(tmp_path / "c.reg")]) == 0
+    out = capsys.readouterr().out
+    assert "chosen for FDR <= 0.1" in out and "region file ->" in out
+    table = read_catalogue(tmp_path / "c.vot", as_table=True)
+    assert table.meta["FDR"] == 0.1 and table.meta["BUNDLE"] == load_bundle(bundle).manifest["digest"]
+    assert np.all((np.asarray(table["p_gc"]) > table.meta["THRESH"]) == np.asarray(table["is_gc"]))
+    assert (tmp_path / "c.reg").read_text().count("circle(") == int(np.sum(table["is_gc"]))
+
+
+def test_predict_warns_when_the_input_looks_unlike_the_calibration(tmp_path, tiny_data, tiny_table, capsys):
+    bundle = tmp_path / "b.zip"
+    assert main(["train", "--data", str(tiny_data), "--model", TEST_MODEL, "--setup", "all2all",
+                 "--out", str(bundle), "--calibration-fraction", "0.3"]) == 0
+    # Make every source look more GC-like than the calibration non-GCs (colour and CI of a GC).
+    shifted = tiny_table.drop(columns=["pGC"]).assign(colour=1.1, CI_g=tiny_table["CI_g"] + 1.0)
+    shifted.to_csv(tmp_path / "t.csv", index=False)
+    capsys.readouterr()
+    assert main(["predict", "--model", str(bundle), "--table", str(tmp_path / "t.csv"),
+                 "--out", str(tmp_path / "c.ecsv"), "--fdr", "0.05"]) == 0
+    err = capsys.readouterr().err
+    assert "globsml predict: warning:" in err and "is not guaranteed" in err
+    with pytest.raises(SystemExit):  # argparse: --fdr and --threshold exclude each other
+        main(["predict", "--model", str(bundle), "--table", str(tmp_path / "t.csv"),
+              "--out", str(tmp_path / "c2.csv"), "--fdr", "0.05", "--threshold", "0.3"])
+    assert "not allowed with argument --fdr" in capsys.readouterr().err

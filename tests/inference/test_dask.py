@@ -106,7 +106,7 @@ def test_image_bundle_on_cutout_stacks(tmp_path, tiny_table):
     # A dot product through BLAS may round the last bit differently with the
     # batch size (trees, in the tests above, agree exactly).
     np.testing.assert_allclose(got["p_gc"].to_numpy(), model.predict_proba(cut)[:, 1], rtol=1e-12, atol=0)
-    assert list(got.columns) == ["galaxy", "ID", "p_gc", "is_gc", "xcentroid", "ycentroid"]
+    assert list(got.columns) == ["galaxy", "ID", "p_gc", "p_gc_std", "is_gc", "xcentroid", "ycentroid"]
     write_partitions(tiny_table[["galaxy", "ID"]], tmp_path / "no_stacks", rows_per_partition=500)
     with pytest.raises(GlobsmlError, match="needs cut-outs, and there is no part.00000.npy"):
         predict_partitions(bundle, tmp_path / "no_stacks", out=tmp_path / "o2", engine="serial", progress=False)

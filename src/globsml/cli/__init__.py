@@ -15,7 +15,8 @@ from .._version import __version__
 __all__ = ["main", "build_parser"]
 
 #: Subcommand modules, in the order ``globsml --help`` lists them.
-COMMANDS = ("validate", "fetch", "features", "extract", "mock", "benchmark", "train", "predict", "detect", "explain")
+COMMANDS = ("validate", "fetch", "features", "extract", "mock", "benchmark", "train", "predict", "detect", "completeness",
+            "explain")
 
 
 def build_parser():

@@ -9,9 +9,12 @@ def register(subparsers):
         "predict",
         help="write a GC candidate catalogue (p_gc, is_gc) from a trained bundle",
         description=(
-            "Predict p_gc for every source and write a catalogue: galaxy, ID, p_gc, is_gc "
-            "(p_gc > threshold), and the input's position columns; CSV, FITS or Parquet by the "
-            "extension of OUT. Input: a data directory (labelled: the metrics are printed too), a "
+            "Predict p_gc for every source and write a catalogue: galaxy, ID, p_gc, p_gc_std (the "
+            "spread over the model's members), is_gc (p_gc > threshold), and the input's position and "
+            "photometry columns, with units, the sky position and the provenance; ECSV, FITS, VOTable, "
+            "Parquet or CSV by the extension of OUT. --fdr ALPHA chooses the threshold that keeps the "
+            "false discovery rate at or below ALPHA (conformal p-values against the bundle's "
+            "calibration data, Benjamini-Hochberg) and warns when the input looks unlike them. Input: a data directory (labelled: the metrics are printed too), a "
             "table alone, or cut-outs alone (features are computed from them for tabular bundles). "
             "With --engine dask, TABLE or IMAGES is a partitioned catalogue (a directory of Parquet "
             "files, with NAME.npy cut-out stacks beside them) and OUT a directory that receives one "
@@ -26,10 +29,16 @@ def register(subparsers):
     source.add_argument("--table", metavar="T", help="source table (.csv; a Parquet directory with --engine dask)")
     source.add_argument("--images", metavar="DIR", help="cut-out directory (<galaxy>_images.fits; "
                                                        "Parquet + .npy stacks with --engine dask)")
-    parser.add_argument("--out", required=True, metavar="CAT", help="catalogue file (.csv, .fits, .parquet) "
-                                                                    "or, with --engine dask, a directory")
-    parser.add_argument("--threshold", type=float, default=None, metavar="X",
-                        help="p_gc > X is a candidate (default: the bundle's threshold)")
+    parser.add_argument("--out", required=True, metavar="CAT",
+                        help="catalogue file (.ecsv, .fits, .vot, .parquet, .csv) "
+                             "or, with --engine dask, a directory")
+    selection = parser.add_mutually_exclusive_group()
+    selection.add_argument("--threshold", type=float, default=None, metavar="X",
+                           help="p_gc > X is a candidate (default: the bundle's threshold)")
+    selection.add_argument("--fdr", type=float, default=None, metavar="ALPHA",
+                           help="choose the threshold that keeps the false discovery rate <= ALPHA")
+    parser.add_argument("--regions", metavar="REG", default=None,
+                        help="also write a ds9 region file (.reg) of the candidates (needs regions)")
     parser.add_argument("--ebv", type=float, default=None,
                         help="E(B-V) for features computed from cut-outs (default: the feature code's)")
     parser.add_argument("--mc-passes", type=int, default=None, metavar="N",
@@ -77,31 +86,52 @@ def _check_out(args):
 
 def run(args):
     """Predict and write the catalogue; print counts (and metrics when labelled)."""
+    import sys
+    import warnings
+
+    import numpy as np
+
     from .._errors import GlobsmlError
-    from ..inference import catalogue_metrics, load_bundle, predict_catalogue, predict_partitions
+    from ..inference import CalibrationShiftWarning
+    from ..inference import catalogue_dataframe, catalogue_metrics, load_bundle, predict_catalogue, predict_partitions
 
     _check_out(args)
     bundle = load_bundle(args.model)
     if args.mc_passes is not None:
         bundle.set_mc_passes(args.mc_passes)
     if args.engine == "dask":
+        if args.fdr is not None or args.regions is not None:
+            raise GlobsmlError("--fdr and --regions need the whole catalogue: use --engine memory")
         summary = predict_partitions(bundle, args.table or args.images, out=args.out, engine="dask",
                                      scheduler=args.scheduler, n_workers=args.workers,
                                      threshold=args.threshold, ebv=args.ebv)
         print(f"{summary['n_candidates']} candidates among {summary['n_sources']} sources "
               f"({summary['n_partitions']} partitions, {summary['n_skipped']} already done) -> {summary['out']}")
         return 0
-    cat = predict_catalogue(bundle, data=args.data, table=args.table, images=args.images,
-                            threshold=args.threshold, ebv=args.ebv, out=args.out, progress=True)
-    print(f"{int(cat['is_gc'].sum())} candidates among {len(cat)} sources -> {args.out}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", CalibrationShiftWarning)
+        cat = predict_catalogue(bundle, data=args.data, table=args.table, images=args.images,
+                                threshold=args.threshold, fdr=args.fdr, ebv=args.ebv, out=args.out, as_table=True,
+                                progress=True)
+    for warning in caught:
+        if issubclass(warning.category, CalibrationShiftWarning):
+            print(f"globsml predict: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+    threshold = cat.meta["THRESH"]
+    chosen = f" (threshold {threshold:.4f}, chosen for FDR <= {args.fdr:g})" if args.fdr is not None else ""
+    print(f"{int(cat['is_gc'].sum())} candidates among {len(cat)} sources{chosen} -> {args.out}")
     if args.counts:
         from ..adapt import galaxy_counts
 
-        threshold = bundle.threshold if args.threshold is None else args.threshold
-        counts = galaxy_counts(cat["p_gc"].to_numpy(), cat["galaxy"].to_numpy(), threshold=threshold)
+        counts = galaxy_counts(np.asarray(cat["p_gc"], dtype=float), np.asarray(cat["galaxy"]), threshold=threshold)
         print("GCs per galaxy (expected = sum of p_gc, 90% interval from the sources' own uncertainty):")
         print(counts.reset_index().to_string(index=False, float_format=lambda v: f"{v:.1f}"))
-    metrics = catalogue_metrics(cat, threshold=bundle.threshold if args.threshold is None else args.threshold)
+    if args.regions is not None:
+        from ..inference import write_regions
+
+        print(f"region file -> {write_regions(cat, args.regions)}")
+    metrics = catalogue_metrics(catalogue_dataframe(cat), threshold=threshold)
     if metrics is not None:
         pooled = ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in metrics.pooled.items())
         print(f"metrics (pooled): {pooled}")

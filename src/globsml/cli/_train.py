@@ -39,6 +39,9 @@ def register(subparsers):
                              "predictions as labels); default: weights")
     parser.add_argument("--ebv", type=float, default=None,
                         help="E(B-V) for features measured on the target's cut-outs (default: the feature code's)")
+    parser.add_argument("--calibration-fraction", type=float, default=None, metavar="F",
+                        help="fraction of the training part held out as the calibration data of "
+                             "`predict --fdr` (default 0.1; 0: none)")
     parser.set_defaults(func=run)
     return parser
 
@@ -65,7 +68,9 @@ def run(args):
         check_output_dir(args.out)
     bundle = train_bundle(args.data, args.model, setup=args.setup, seed=args.seed, out=args.out,
                           threshold=args.threshold, quick=args.quick, progress=True,
-                          adapt_to=args.adapt_to, adaptation=adaptation, ebv=args.ebv)
+                          adapt_to=args.adapt_to, adaptation=adaptation, ebv=args.ebv,
+                          **({} if args.calibration_fraction is None
+                             else {"calibration_fraction": args.calibration_fraction}))
     pooled = bundle.metrics.get("pooled", {})
     shown = ", ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}" for k, v in pooled.items())
     print(f"metrics on the test part of {bundle.training['setup']}: {shown}")

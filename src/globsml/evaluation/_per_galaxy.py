@@ -141,6 +141,15 @@ def evaluate(y_true, p_gc, *, galaxy=None, ids=None, threshold=GC_THRESHOLD, fdr
     those of :mod:`globsml.evaluation` (FDR 0 when nothing is predicted,
     other undefined rates NaN); a galaxy without GCs gets NaN TPR, ROC AUC,
     AP, AUC(FDR,TPR) and TPR@FDR, without warnings.
+
+    Examples
+    --------
+    >>> from globsml.evaluation import evaluate
+    >>> ev = evaluate([1, 1, 0, 0, 1], [0.9, 0.4, 0.6, 0.1, 0.8], galaxy=["FCC47"] * 5)
+    >>> ev.pooled["tpr"], round(ev.pooled["fdr"], 3)
+    (0.6666666666666666, 0.333)
+    >>> ev.per_galaxy["galaxy"].tolist()
+    ['FCC47']
     """
     y = _labels(y_true)
     n = len(y)

@@ -210,7 +210,7 @@ def plot_feature_importance(importances, *, title="Global feature importance", t
     ----------
     importances : pandas.DataFrame, pandas.Series or ShapValues
         A permutation-importance table (``feature``, ``importance``, ``std``),
-        a Series indexed by feature, or SHAP values (mean |SHAP| is shown).
+        a Series indexed by feature, or SHAP values (mean ``|SHAP|`` is shown).
     top : int
         How many features to show.
 

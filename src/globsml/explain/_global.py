@@ -16,7 +16,7 @@ __all__ = ["GlobalImportance", "global_importance", "plot_global_importance"]
 
 @dataclass
 class GlobalImportance:
-    """Permutation importance (any model) and mean |SHAP| (tree ensembles).
+    """Permutation importance (any model) and mean ``|SHAP|`` (tree ensembles).
 
     Attributes
     ----------
@@ -89,7 +89,7 @@ def global_importance(model, data=None, *, setup="virgo2fornax", seed=0, n_repea
 
 
 def plot_global_importance(result, *, top=15):
-    """Permutation importance, and mean |SHAP| beside it for tree ensembles."""
+    """Permutation importance, and mean ``|SHAP|`` beside it for tree ensembles."""
     panels = 2 if result.shap is not None else 1
     fig = _figure((5.2 * panels, 0.28 * top + 1.6))
     axes = fig.subplots(1, panels, squeeze=False)[0]

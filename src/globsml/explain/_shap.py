@@ -41,7 +41,7 @@ class ShapValues:
     output: str
 
     def mean_abs(self):
-        """Global importance: mean |SHAP| per feature, largest first."""
+        """Global importance: mean ``|SHAP|`` per feature, largest first."""
         imp = np.abs(self.values).mean(axis=0)
         return pd.Series(imp, index=self.feature_names, name="mean_abs_shap").sort_values(ascending=False)
 

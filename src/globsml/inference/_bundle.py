@@ -60,8 +60,10 @@ __all__ = [
 #: Version of the bundle layout (members and manifest keys).
 BUNDLE_FORMAT = 1
 MANIFEST = "manifest.json"
+CALIBRATION = "calibration.npz"
+
 #: The members a bundle may have besides its manifest; nothing else is read.
-_MODEL_MEMBERS = frozenset({"model.skops", "model.cbm", "model.pt", "preprocessor.skops"})
+_MODEL_MEMBERS = frozenset({"model.skops", "model.cbm", "model.pt", "preprocessor.skops", CALIBRATION})
 #: Largest manifest read, in bytes (a real one is a few kB).
 _MANIFEST_LIMIT = 1 << 20
 #: Largest member read, and largest unpacked skops model, in bytes.
@@ -276,6 +278,11 @@ class Bundle:
         Description of the training data (path, set-up, counts per cluster).
     metrics : dict, optional
         Validation metrics.
+    calibration : dict, optional
+        ``{"scores": p_gc, "labels": 0/1}`` of a calibration part of the
+        training data that the model did not see: the reference of the
+        conformal p-values behind ``predict --fdr``
+        (:mod:`globsml.inference._conformal`).
 
     Attributes
     ----------
@@ -287,7 +294,7 @@ class Bundle:
     """
 
     def __init__(self, model, *, input="features", name="", features=None, threshold=GC_THRESHOLD,
-                 training=None, metrics=None):
+                 training=None, metrics=None, calibration=None):
         if input not in ("features", "images"):
             raise ValueError(f"input must be 'features' or 'images', got {input!r}")
         self.model = model
@@ -297,6 +304,10 @@ class Bundle:
         self.threshold = check_threshold(threshold)
         self.training = dict(training or {})
         self.metrics = dict(metrics or {})
+        self.calibration = None if calibration is None else {
+            "scores": np.asarray(calibration["scores"], dtype=np.float64),
+            "labels": np.asarray(calibration["labels"], dtype=np.int64),
+        }
         self.manifest = None
         self.path = None
 
@@ -321,7 +332,7 @@ class Bundle:
         return f"<Bundle {self.name!r} ({self.input}), threshold={self.threshold:g}, path={self.path}>"
 
     # -- prediction ----------------------------------------------------------
-    def predict_proba(self, X, *, progress=False):
+    def predict_proba(self, X, *, progress=False, return_std=False):
         """p_gc of each source (a 1-d float64 array).
 
         Parameters
@@ -332,7 +343,17 @@ class Bundle:
             (predicted in batches, so a memory map is never read whole).
         progress : bool
             Show a progress bar over image batches.
+        return_std : bool
+            Also return ``p_gc_std``, the spread of p_gc over the model's
+            members (:func:`globsml.models.predict_proba_std`): ``(p_gc, p_gc_std)``.
         """
+        from ..models import predict_proba_std
+
+        def proba(batch):
+            if return_std:
+                return predict_proba_std(self.model, batch)
+            return np.asarray(self.model.predict_proba(batch)[:, 1], dtype=np.float64), None
+
         if self.input == "features":
             if not isinstance(X, pd.DataFrame):
                 raise GlobsmlError(f"bundle {self.name!r} takes a table of features, got {type(X).__name__}")
@@ -343,12 +364,14 @@ class Bundle:
                     "compute them from the cut-outs (globsml features) or give cut-outs"
                 )
             if len(X) == 0:
-                return np.zeros(0)
-            return np.asarray(self.model.predict_proba(X.loc[:, self.features])[:, 1], dtype=np.float64)
+                return (np.zeros(0), np.zeros(0)) if return_std else np.zeros(0)
+            p, std = proba(X.loc[:, self.features])
+            return (p, std) if return_std else p
         shape = getattr(X, "shape", None)
         if shape is None or len(shape) != 4 or tuple(shape[1:]) != CUTOUT_SHAPE:
             raise GlobsmlError(f"bundle {self.name!r} takes (n, 2, 20, 20) cut-outs, got shape {shape}")
         out = np.empty(shape[0], dtype=np.float64)
+        out_std = np.empty(shape[0], dtype=np.float64)
         starts = range(0, shape[0], _IMAGE_BATCH)
         if progress:
             from tqdm.auto import tqdm
@@ -356,8 +379,11 @@ class Bundle:
             starts = tqdm(starts, desc=f"{self.name} on cut-outs", unit="batch")
         for start in starts:
             batch = np.asarray(X[start : start + _IMAGE_BATCH], dtype=np.float32)
-            out[start : start + len(batch)] = self.model.predict_proba(batch)[:, 1]
-        return out
+            p, std = proba(batch)
+            out[start : start + len(batch)] = p
+            if return_std:
+                out_std[start : start + len(batch)] = std
+        return (out, out_std) if return_std else out
 
     # -- disk ----------------------------------------------------------------
     def save(self, path):
@@ -371,6 +397,10 @@ class Bundle:
         where = f"bundle {path}"
         check_bundle_target(path)
         entry, members = _dump_model(self.model, where)
+        if self.calibration is not None:
+            buf = io.BytesIO()
+            np.savez(buf, scores=self.calibration["scores"], labels=self.calibration["labels"])
+            members[CALIBRATION] = buf.getvalue()
         manifest = {
             "bundle_format": BUNDLE_FORMAT,
             "globsml_version": __version__,
@@ -382,6 +412,11 @@ class Bundle:
             "training": _jsonable(self.training),
             "validation_metrics": _jsonable(self.metrics),
             "model": entry,
+            "calibration": None if self.calibration is None else {
+                "member": CALIBRATION,
+                "n_sources": int(len(self.calibration["labels"])),
+                "n_gcs": int(self.calibration["labels"].sum()),
+            },
             "libraries": _library_versions(entry),
             "members": {name: {"sha256": _sha256(data), "size": len(data)} for name, data in members.items()},
         }
@@ -557,6 +592,10 @@ def _check_manifest(manifest, path):
     threshold = manifest.get("threshold")
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
         raise bad(f"threshold {threshold!r} is not a number in [0, 1]")
+    calibration = manifest.get("calibration")
+    if calibration is not None and not (isinstance(calibration, dict) and calibration.get("member") == CALIBRATION
+                                        and CALIBRATION in members):
+        raise bad(f"calibration entry {calibration!r}")
 
 
 def load_bundle(path, *, features=None):
@@ -653,6 +692,7 @@ def _bundle_from(manifest, members, path, features):
     model = _load_model(entry, members, f"bundle {path}")
     bundle = Bundle(
         model,
+        calibration=_load_calibration(manifest, members, path),
         input=manifest["input"],
         name=manifest.get("model_name", ""),
         features=manifest["features"] if manifest["input"] == "features" else None,
@@ -663,6 +703,21 @@ def _bundle_from(manifest, members, path, features):
     bundle.manifest = manifest
     bundle.path = path
     return bundle
+
+
+def _load_calibration(manifest, members, path):
+    """The calibration scores and labels a bundle keeps (numbers only, no pickle), or None."""
+    entry = manifest.get("calibration")
+    if not entry:
+        return None
+    try:
+        with np.load(io.BytesIO(members[entry["member"]]), allow_pickle=False) as data:
+            calibration = {"scores": data["scores"], "labels": data["labels"]}
+    except (KeyError, ValueError, OSError) as exc:
+        raise GlobsmlError(f"{path}: cannot read the calibration scores ({exc})") from None
+    if calibration["scores"].shape != calibration["labels"].shape or calibration["scores"].ndim != 1:
+        raise GlobsmlError(f"{path}: the calibration scores and labels do not match")
+    return calibration
 
 
 def published_bundle(name, *, path=None, mc_passes=None):

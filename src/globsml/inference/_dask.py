@@ -37,7 +37,7 @@ from .._errors import GlobsmlError
 from .._io import atomic_path
 from ..data import CUTOUT_SHAPE
 from ._bundle import Bundle, load_bundle
-from ._catalogue import POSITION_COLUMNS
+from ._catalogue import PHOTOMETRY_COLUMNS, POSITION_COLUMNS
 from ._predict import _with_input_columns, catalogue_frame, features_from_cutouts
 
 __all__ = ["Partition", "write_partitions", "list_partitions", "predict_partitions", "read_partitioned"]
@@ -156,12 +156,12 @@ def _read_rows(part, columns):
 
 
 def _predict_partition(bundle, part, *, ebv=None):
-    """(rows, p_gc) of one partition."""
-    base = ["galaxy", "ID", *POSITION_COLUMNS, "pGC"]
+    """(rows, (p_gc, p_gc_std)) of one partition."""
+    base = ["galaxy", "ID", *POSITION_COLUMNS, *PHOTOMETRY_COLUMNS, "pGC"]
     if bundle.input == "features":
         rows = _read_rows(part, [*base, *bundle.features])
         if all(c in rows.columns for c in bundle.features):
-            return rows, bundle.predict_proba(rows)
+            return rows, bundle.predict_proba(rows, return_std=True)
         if not part.stack:
             missing = [c for c in bundle.features if c not in rows.columns]
             raise GlobsmlError(
@@ -180,14 +180,14 @@ def _predict_partition(bundle, part, *, ebv=None):
             feats.index = where
             pieces.append(feats)
         feats = pd.concat(pieces).sort_index()
-        return feats, bundle.predict_proba(feats)
+        return feats, bundle.predict_proba(feats, return_std=True)
     if not part.stack:
         raise GlobsmlError(
             f"{part.path}: bundle {bundle.name!r} needs cut-outs, and there is no {Path(part.path).stem}.npy"
         )
     rows = _read_rows(part, base)
     frames = np.load(part.stack, mmap_mode="r")[part.offset : part.offset + part.n_rows]
-    return rows, bundle.predict_proba(frames)
+    return rows, bundle.predict_proba(frames, return_std=True)
 
 
 def _file_digest(path):
@@ -201,8 +201,8 @@ def _file_digest(path):
 def _run_partition(ref, part, out_path, threshold, ebv):
     """Task body: predict one partition and write its catalogue; return counts, size and digest."""
     bundle = _worker_bundle(ref)
-    rows, p = _predict_partition(bundle, part, ebv=ebv)
-    cat = catalogue_frame(rows, p, bundle.threshold if threshold is None else threshold)
+    rows, (p, std) = _predict_partition(bundle, part, ebv=ebv)
+    cat = catalogue_frame(rows, p, bundle.threshold if threshold is None else threshold, p_gc_std=std)
     with atomic_path(out_path) as tmp:
         cat.to_parquet(tmp, index=False)
         record = {"size": os.path.getsize(tmp), "sha256": _file_digest(tmp)}

@@ -12,7 +12,7 @@ from .._paths import check_output_dir, is_inside
 from ..data import IMAGE_DIRNAME, IMAGE_SUFFIX, write_cutouts
 from ..data._cutouts import check_data_size
 from ._bundle import load_bundle
-from ._catalogue import catalogue_format, write_catalogue
+from ._catalogue import catalogue_format, catalogue_provenance, write_catalogue
 from ._predict import catalogue_frame
 
 __all__ = ["read_frame", "detect_candidates"]
@@ -120,10 +120,10 @@ def detect_candidates(g_image, z_image, *, bundle, out, galaxy=None, ebv=0.0, th
         table.to_csv(tmp, index=False)
     cutouts_path = out / IMAGE_DIRNAME / f"{galaxy}{IMAGE_SUFFIX}"
     write_cutouts(cutouts_path, np.asarray(cutouts, dtype=np.float32))
-    if bundle.input == "images":
-        p = bundle.predict_proba(np.asarray(cutouts, dtype=np.float32))
-    else:
-        p = bundle.predict_proba(table)
-    cat = catalogue_frame(table, p, bundle.threshold if threshold is None else threshold)
-    cat_path = write_catalogue(cat, out / catalogue_name)
+    inputs = np.asarray(cutouts, dtype=np.float32) if bundle.input == "images" else table
+    p, std = bundle.predict_proba(inputs, return_std=True)
+    threshold = bundle.threshold if threshold is None else float(threshold)
+    cat = catalogue_frame(table, p, threshold, p_gc_std=std)
+    meta = catalogue_provenance(bundle, threshold=threshold, data=f"{g_image} + {z_image}")
+    cat_path = write_catalogue(cat, out / catalogue_name, meta=meta)
     return {"sources": sources_path, "cutouts": cutouts_path, "catalogue": cat_path, "catalogue_frame": cat}

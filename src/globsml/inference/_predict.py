@@ -9,7 +9,8 @@ from .._checks import check_threshold
 from .._errors import GlobsmlError
 from ..data import FEATURES, GC_THRESHOLD, GCDataset, load_dataset, read_table
 from ._bundle import load_bundle
-from ._catalogue import POSITION_COLUMNS, write_catalogue
+from ._catalogue import PHOTOMETRY_COLUMNS, POSITION_COLUMNS, catalogue_provenance, catalogue_table, write_catalogue
+from ._conformal import calibration_shift, fdr_threshold
 
 __all__ = [
     "predict_catalogue",
@@ -20,22 +21,28 @@ __all__ = [
 ]
 
 
-def catalogue_frame(sources, p_gc, threshold):
+def catalogue_frame(sources, p_gc, threshold, *, p_gc_std=None, p_value=None):
     """Assemble a candidate catalogue from the input rows and their p_gc.
 
     Parameters
     ----------
     sources : pandas.DataFrame
-        The input rows, with ``galaxy`` and ``ID``; position columns and
-        ``pGC`` are copied when present.
+        The input rows, with ``galaxy`` and ``ID``; position columns,
+        photometry (``m4_g``, ``m4_z``, ``colour``) and ``pGC`` are copied
+        when present.
     p_gc : array-like of float
     threshold : float
+    p_gc_std : array-like of float, optional
+        The spread of p_gc over the model's members.
+    p_value : array-like of float, optional
+        Conformal p-values (``predict --fdr``).
 
     Returns
     -------
     pandas.DataFrame
-        ``galaxy``, ``ID``, ``p_gc``, ``is_gc`` (``p_gc > threshold``, the
-        published convention), then the position columns and ``pGC`` that
+        ``galaxy``, ``ID``, ``p_gc``, ``p_gc_std`` and ``p_value`` when
+        given, ``is_gc`` (``p_gc > threshold``, the published convention),
+        then the position and photometry columns and ``pGC`` that
         ``sources`` has.
     """
     p_gc = np.asarray(p_gc, dtype=np.float64)
@@ -44,11 +51,15 @@ def catalogue_frame(sources, p_gc, threshold):
             "galaxy": sources["galaxy"].astype(str).to_numpy(),
             "ID": sources["ID"].to_numpy(dtype=np.int64),
             "p_gc": p_gc,
-            # Strictly above, as the published models and globsml.evaluation.
-            "is_gc": p_gc > threshold,
         }
     )
-    for col in (*POSITION_COLUMNS, "pGC"):
+    if p_gc_std is not None:
+        cat["p_gc_std"] = np.asarray(p_gc_std, dtype=np.float64)
+    if p_value is not None:
+        cat["p_value"] = np.asarray(p_value, dtype=np.float64)
+    # Strictly above, as the published models and globsml.evaluation.
+    cat["is_gc"] = p_gc > threshold
+    for col in (*POSITION_COLUMNS, *PHOTOMETRY_COLUMNS, "pGC"):
         if col in sources.columns:
             cat[col] = sources[col].to_numpy()
     return cat
@@ -135,7 +146,7 @@ def _as_dataset(data, table, images):
 
 
 def _predict_dataset(bundle, ds, *, ebv=None, progress=False):
-    """(rows used for the catalogue, p_gc)."""
+    """(rows used for the catalogue, p_gc, p_gc_std)."""
     if bundle.input == "images":
         if not ds.has_images:
             lacking = sorted(set(ds.galaxies) - set(ds.image_files))
@@ -144,15 +155,16 @@ def _predict_dataset(bundle, ds, *, ebv=None, progress=False):
                 f"{ds.name or 'data'}: bundle {bundle.name!r} needs cut-outs, and the input has none{where}"
             )
         p = np.empty(len(ds), dtype=np.float64)
+        std = np.empty(len(ds), dtype=np.float64)
         galaxies = ds.sources["galaxy"].to_numpy()
         for galaxy in _progress(ds.galaxies, progress, f"{bundle.name} per galaxy"):
             rows = np.flatnonzero(galaxies == galaxy)
-            p[rows] = bundle.predict_proba(ds.images(rows))
-        return ds.sources, p
+            p[rows], std[rows] = bundle.predict_proba(ds.images(rows), return_std=True)
+        return ds.sources, p, std
     sources = dataset_features(ds, ebv=ebv, progress=progress)
     if len(sources) == 0:  # an empty catalogue, as with an image bundle
-        return sources, np.zeros(0)
-    return sources, bundle.predict_proba(sources)
+        return sources, np.zeros(0), np.zeros(0)
+    return sources, *bundle.predict_proba(sources, return_std=True)
 
 
 def dataset_features(ds, *, ebv=None, progress=False):
@@ -183,8 +195,8 @@ def _progress(items, progress, desc):
     return tqdm(items, desc=desc, unit="galaxy")
 
 
-def predict_catalogue(bundle, *, data=None, table=None, images=None, threshold=None, ebv=None,
-                      out=None, progress=False):
+def predict_catalogue(bundle, *, data=None, table=None, images=None, threshold=None, fdr=None, ebv=None,
+                      out=None, as_table=False, progress=False):
     """Candidate catalogue of new sources from a trained bundle.
 
     Give exactly one input. A tabular bundle uses the table's features, or
@@ -203,25 +215,51 @@ def predict_catalogue(bundle, *, data=None, table=None, images=None, threshold=N
         A directory of ``<galaxy>_images.fits`` cut-out files.
     threshold : float, optional
         ``is_gc = p_gc > threshold``; the bundle's threshold by default.
+    fdr : float, optional
+        Choose the threshold instead so that the false discovery rate is at
+        most ``fdr`` (conformal p-values against the bundle's calibration
+        data, Benjamini-Hochberg; :func:`fdr_threshold`). The guarantee
+        holds where the input's non-GCs are exchangeable with the
+        calibration ones; a :class:`CalibrationShiftWarning` says when the
+        input looks unlike them (:func:`calibration_shift`). Adds the
+        column ``p_value``.
     ebv : float or dict, optional
         E(B-V) for features computed from cut-outs (one value, or per galaxy).
     out : str or Path, optional
-        Also write the catalogue there (format by extension).
+        Also write the catalogue there (format by extension: ``.ecsv``,
+        ``.fits``, ``.vot``, ``.parquet``, ``.csv``; see
+        :func:`write_catalogue`), with its provenance.
+    as_table : bool
+        Return the astropy QTable (units, ``sky_centroid`` SkyCoord,
+        provenance in ``meta``; :func:`catalogue_table`) instead of the
+        DataFrame.
     progress : bool
         Show progress bars.
 
     Returns
     -------
-    pandas.DataFrame
-        ``galaxy``, ``ID``, ``p_gc``, ``is_gc``, the input's position
-        columns, and ``pGC`` when labelled (then :func:`catalogue_metrics`
-        gives the metrics).
+    pandas.DataFrame or astropy.table.QTable
+        ``galaxy``, ``ID``, ``p_gc``, ``p_gc_std`` (the spread over the
+        model's members, :func:`globsml.models.predict_proba_std`),
+        ``p_value`` with ``fdr``, ``is_gc``, the input's position and
+        photometry columns, and ``pGC`` when labelled (then
+        :func:`catalogue_metrics` gives the metrics).
     """
     bundle = load_bundle(bundle)
+    if fdr is not None and threshold is not None:
+        raise GlobsmlError("give a threshold or an FDR level, not both")
     threshold = check_threshold(bundle.threshold if threshold is None else threshold)
+    if fdr is not None and bundle.calibration is None:
+        raise GlobsmlError(f"bundle {bundle.name!r} keeps no calibration data, which an FDR level needs; "
+                           "retrain it with `globsml train` (calibration fraction > 0)")
     ds = _as_dataset(data, table, images)
-    sources, p = _predict_dataset(bundle, ds, ebv=ebv, progress=progress)
-    cat = catalogue_frame(sources, p, threshold)
+    sources, p, std = _predict_dataset(bundle, ds, ebv=ebv, progress=progress)
+    p_value = None
+    if fdr is not None:
+        threshold, p_value = fdr_threshold(p, bundle.calibration, fdr)
+        calibration_shift(p, bundle.calibration, where=str(ds.name or "the input"))
+    cat = catalogue_frame(sources, p, threshold, p_gc_std=std, p_value=p_value)
+    meta = catalogue_provenance(bundle, threshold=threshold, fdr=fdr, data=ds.name)
     if out is not None:
-        write_catalogue(cat, out)
-    return cat
+        write_catalogue(cat, out, meta=meta)
+    return catalogue_table(cat, meta) if as_table else cat

@@ -1,5 +1,7 @@
 """Train a registered model under a set-up and save it as a bundle."""
 
+from dataclasses import replace
+
 import numpy as np
 
 from .._checks import check_threshold
@@ -10,7 +12,7 @@ from ..models import make_model, model_spec
 from ._bundle import Bundle
 from ._predict import evaluate_predictions, metrics_summary
 
-__all__ = ["train_bundle"]
+__all__ = ["train_bundle", "CALIBRATION_FRACTION"]
 
 
 def _catboost_fast(random_state=0, iterations=300, depth=6, thread_count=1, **params):
@@ -38,6 +40,29 @@ def _split(ds, setup, seed):
         if len(getattr(split, what)) == 0:
             raise GlobsmlError(f"{ds.name or 'data'}: set-up {setup!r} leaves no {what} sources")
     return split
+
+
+#: Default fraction of the training part kept aside as calibration data.
+CALIBRATION_FRACTION = 0.1
+
+
+def _calibration_split(train, y, fraction, seed):
+    """(rows to fit on, calibration rows) of the training rows, stratified by label."""
+    try:
+        fraction = float(fraction)
+    except (TypeError, ValueError):
+        raise GlobsmlError(f"calibration_fraction must be a number in [0, 1), got {fraction!r}") from None
+    if not 0.0 <= fraction < 1.0:
+        raise GlobsmlError(f"calibration_fraction must lie in [0, 1), got {fraction}")
+    n_cal = int(round(fraction * len(train)))
+    if n_cal == 0:
+        return train, train[:0]
+    from sklearn.model_selection import train_test_split
+
+    labels = y[train]
+    stratify = labels if np.bincount(labels.astype(int), minlength=2).min() >= 2 else None
+    fit, cal = train_test_split(train, test_size=n_cal, random_state=seed, stratify=stratify)
+    return np.sort(fit), np.sort(cal)
 
 
 def _describe(ds, rows):
@@ -84,7 +109,8 @@ def _fit_adapted(model, ds, split, adapt_to, *, adaptation, ebv, seed, quick, pa
 
 
 def train_bundle(data, model, *, setup, seed=0, out=None, threshold=GC_THRESHOLD, quick=False, params=None,
-                 progress=False, adapt_to=None, adaptation=("weights",), ebv=None):
+                 calibration_fraction=CALIBRATION_FRACTION, progress=False, adapt_to=None, adaptation=("weights",),
+                 ebv=None):
     """Fit a registered model under a set-up, validate it, and save a bundle.
 
     Parameters
@@ -114,6 +140,12 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=GC_THRESHOLD
         The model's fast profile (fewer trees / epochs).
     params : dict, optional
         Overrides of the model's defaults.
+    calibration_fraction : float
+        Fraction of the training part held out of the fit (stratified by
+        label, seeded) and kept in the bundle with its p_gc: the
+        calibration data of ``predict --fdr`` (conformal p-values). ``0``
+        fits on the whole training part and keeps no calibration data. A
+        published network keeps none (it saw its training data).
     progress : bool
         Show progress (forwarded to image prediction).
     adapt_to : str, Path or GCDataset, optional
@@ -143,6 +175,11 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=GC_THRESHOLD
     split = _split(ds, setup, seed)
     val, test = split.validation, split.test
     context = f"{ds.name or 'data'}, set-up {setup!r}"
+    y = ds.y
+    # the calibration part of `predict --fdr`: held out of the rows the model would train on
+    rows = training_rows(ds, spec.input, split.train, context=context)
+    keep, calibration = _calibration_split(rows, y, 0.0 if spec.pretrained else calibration_fraction, seed)
+    split = replace(split, train=keep)
     adapted = None
     if adapt_to is None:
         estimator, train = fit_on_split(model, ds, split, seed=seed, quick=quick, params=params, context=context)
@@ -150,7 +187,6 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=GC_THRESHOLD
         estimator, train, adapted = _fit_adapted(model, ds, split, adapt_to, adaptation=adaptation, ebv=ebv,
                                                  seed=seed, quick=quick, params=params, progress=progress,
                                                  context=context)
-    y = ds.y
     bundle = Bundle(
         estimator,
         input=spec.input,
@@ -158,6 +194,9 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=GC_THRESHOLD
         features=list(FEATURES),
         threshold=threshold,
     )
+    if len(calibration):
+        bundle.calibration = {"scores": bundle.predict_proba(model_inputs(ds, spec.input, calibration)),
+                              "labels": y[calibration]}
     p_test = bundle.predict_proba(model_inputs(ds, spec.input, test), progress=progress)
     test_sources = ds.sources.iloc[test]
     metrics = evaluate_predictions(y[test], p_test, galaxy=test_sources["galaxy"].to_numpy(),
@@ -170,6 +209,7 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=GC_THRESHOLD
         "quick": bool(quick),
         "params": dict(params or {}),
         "train": _describe(ds, train),
+        "calibration": _describe(ds, calibration) if bundle.calibration is not None else {},
         "validation": _describe(ds, val),
         "test": _describe(ds, test),
         "train_share": float(np.mean(y[train])),

@@ -19,6 +19,7 @@ from ._published import (
 )
 from ._tabnet import GCTabNetClassifier
 from ._reuse import fit_or_reuse, reusing_fits
+from ._uncertainty import VIRTUAL_ENSEMBLE_SIZE, predict_proba_std
 
 __all__ = [
     "ModelSpec",
@@ -45,4 +46,6 @@ __all__ = [
     "GCTabNetClassifier",
     "fit_or_reuse",
     "reusing_fits",
+    "predict_proba_std",
+    "VIRTUAL_ENSEMBLE_SIZE",
 ]

@@ -30,13 +30,13 @@ class CNNNet(torch.nn.Module):
     layers is the one of ``../shared/gcdata/README.md``; the other order
     that also flattens to 180 (pooling after conv3) is ruled out by the
     published Fornax predictions (one deterministic pass over the 36
-    galaxies: summed |difference| 18 sources for this order, 1,166 for the
+    galaxies: summed ``|difference|`` 18 sources for this order, 1,166 for the
     other). Where dropout acts is not recorded in the published files; here
     it acts on the dense part only (before fc1 and before fc2). With that,
     MC dropout reproduces the published counts to within 2 sources per
     galaxy (``published_port_check``). Dropout after every convolution as
     well agreed equally well where it was tried (4 galaxies, 100 passes:
-    summed |difference| 5 for both placements) but needs every pass to
+    summed ``|difference|`` 5 for both placements) but needs every pass to
     repeat the convolutions, 200x the cost; with deterministic convolutions
     the features are computed once and only the dense head is repeated.
     """
@@ -75,8 +75,11 @@ class CNNNet(torch.nn.Module):
         drop = self.training
         return self.head(self.hidden(self.features(x), drop=drop), drop=drop)
 
-    def mc_proba(self, f, passes, rng, *, chunk_elements=8_000_000):
+    def mc_proba(self, f, passes, rng, *, chunk_elements=8_000_000, return_std=False):
         """Mean sigmoid output over ``passes`` dropout masks, from the features.
+
+        With ``return_std`` also the standard deviation over the passes
+        (``(mean, std)``), from the same masks.
 
         The passes are stacked into the batch (one matrix product per chunk
         of rows). Drawing the masks is what MC dropout costs, not the
@@ -92,7 +95,7 @@ class CNNNet(torch.nn.Module):
         w2, b2 = self.fc2.weight / keep, self.fc2.bias
         d_in, d_h = f.shape[1], w1.shape[0]
         rows = max(1, chunk_elements // (passes * (d_in + d_h)))
-        out = []
+        out, spread = [], []
         for start in range(0, len(f), rows):
             fb = f[start:start + rows]
             m = len(fb)
@@ -106,8 +109,13 @@ class CNNNet(torch.nn.Module):
                 p = torch.sigmoid(torch.addmm(b2, h, w2.T))
             else:
                 p = torch.sigmoid(self.fc2(torch.relu(self.fc1(x))))
-            out.append(p.reshape(passes, m).mean(0))
-        return torch.cat(out) if out else torch.empty(0)
+            p = p.reshape(passes, m)
+            out.append(p.mean(0))
+            spread.append(p.std(0, correction=0))
+        mean = torch.cat(out) if out else torch.empty(0)
+        if return_std:
+            return mean, (torch.cat(spread) if spread else torch.empty(0))
+        return mean
 
 
 def as_cutouts(X, what):
@@ -297,17 +305,33 @@ class GCCNNClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstimato
         With ``mc_passes`` > 1 the masks come from a generator seeded with
         ``random_state``, so repeated calls give the same numbers.
         """
+        p, _ = self._mc_dropout(X, "predict_proba")
+        return np.column_stack([1 - p, p])
+
+    def predict_proba_std(self, X):
+        """p_gc and its standard deviation over the MC-dropout passes.
+
+        The same passes (same masks) as :meth:`predict_proba`, so ``p_gc``
+        is identical. With ``mc_passes`` <= 1 there is no spread to measure
+        and the standard deviation is NaN.
+
+        Returns
+        -------
+        p_gc, p_gc_std : numpy.ndarray
+        """
+        return self._mc_dropout(X, "predict_proba_std")
+
+    def _mc_dropout(self, X, what):
         check_is_fitted(self, "network_")
         _torch.use_threads(self.n_threads)
-        f = self._features(X, f"{type(self).__name__}.predict_proba")
+        f = self._features(X, f"{type(self).__name__}.{what}")
         with torch.inference_mode():
             if self.mc_passes is None or self.mc_passes <= 1:
-                p = torch.sigmoid(self.network_.head(self.network_.hidden(f)))
-            else:
-                rng = np.random.default_rng(0 if self.random_state is None else int(self.random_state))
-                p = self.network_.mc_proba(f, int(self.mc_passes), rng)
-        p = p.double().numpy()
-        return np.column_stack([1 - p, p])
+                p = torch.sigmoid(self.network_.head(self.network_.hidden(f))).double().numpy()
+                return p, np.full(len(p), np.nan)
+            rng = np.random.default_rng(0 if self.random_state is None else int(self.random_state))
+            p, std = self.network_.mc_proba(f, int(self.mc_passes), rng, return_std=True)
+        return p.double().numpy(), std.double().numpy()
 
     def embed(self, X):
         """The last hidden layer (n, 50), deterministic (dropout off)."""

@@ -90,6 +90,13 @@ def make_model(name, *, random_state=0, quick=False, **params):
         Apply the model's ``--quick`` overrides (fewer trees, epochs...).
     **params
         Overrides of the model's published defaults.
+
+    Examples
+    --------
+    >>> from globsml.models import make_model
+    >>> forest = make_model("forest", random_state=1, quick=True)
+    >>> forest.steps[-1][1].n_estimators, forest.steps[-1][1].random_state
+    (20, 1)
     """
     spec = model_spec(name)
     kwargs = {**(spec.quick if quick else {}), **params}
