@@ -44,7 +44,7 @@ def register(subparsers):
                              "repeat for several)")
     parser.add_argument("--jobs", type=int, default=0, metavar="N",
                         help="worker processes, each taking the runs of one split at a time "
-                             "(default: 0 = one per CPU core); results do not depend on it")
+                             "(default: 0 = one per CPU core this process may use); results do not depend on it")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
     return parser

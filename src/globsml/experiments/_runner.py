@@ -2,7 +2,6 @@
 
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from .._cpus import usable_cpus
 from .._errors import GlobsmlError
 from .._io import atomic_path
 from ..data import FEATURES, GC_THRESHOLD
@@ -134,9 +134,9 @@ def _run_group(data, features, y, runs, *, quick, threads, params, on_done=None)
 
 
 def _n_jobs(jobs, n_tasks):
-    """Worker processes to use: ``jobs`` (None: one per CPU core), at most one per task."""
+    """Worker processes to use: ``jobs`` (None: one per usable CPU core), at most one per task."""
     if jobs is None:
-        jobs = os.cpu_count() or 1
+        jobs = usable_cpus()
     if int(jobs) < 1:
         raise GlobsmlError(f"jobs must be a positive number of worker processes, got {jobs!r}")
     return max(1, min(int(jobs), n_tasks))

@@ -1,7 +1,6 @@
 """The mock survey: 141 galaxies in the published format, rendered from physics."""
 
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from .._cpus import usable_cpus
 from .._errors import GlobsmlError
 from .._io import atomic_path
 from .._version import __version__
@@ -499,7 +499,7 @@ def _plans(seed, scale):
 
 def _n_jobs(n_jobs, n_tasks):
     if n_jobs is None:
-        n_jobs = min(2, os.cpu_count() or 1)
+        n_jobs = min(2, usable_cpus())
     return max(1, min(int(n_jobs), n_tasks))
 
 

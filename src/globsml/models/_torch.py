@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .._cpus import usable_cpus
 from .._errors import GlobsmlError
 from ..data import GC_THRESHOLD
 from ..evaluation import fdr, tpr
@@ -59,10 +60,7 @@ def n_cpus():
     (joblib sets it in its worker processes, so that two workers on two
     cores do not start two busy-waiting threads each).
     """
-    try:
-        n = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        n = os.cpu_count() or 1
+    n = usable_cpus()
     try:
         cap = int(os.environ.get("OMP_NUM_THREADS", ""))
     except ValueError:
