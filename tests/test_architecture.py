@@ -16,7 +16,7 @@ PACKAGE = Path(globsml.__file__).parent
 #: holds pure metric functions (it imports only the errors), so the neural
 #: models' early stopping can use the one TPR/FDR there.
 LAYERS = (
-    ("globsml._errors", "globsml._io", "globsml._version"),
+    ("globsml._errors", "globsml._io", "globsml._version", "globsml._checks", "globsml._paths", "globsml._cpus"),
     ("globsml.data",),
     ("globsml.preprocessing",),
     ("globsml.features",),
