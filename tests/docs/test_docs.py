@@ -18,6 +18,12 @@ DOCTEST_MODULES = (
     "globsml.inference._catalogue",
     "globsml.inference._completeness",
     "globsml.inference._conformal",
+    "globsml.adapt._counts",
+    "globsml.adapt._prior",
+    "globsml.adapt._proportions",
+    "globsml.adapt._self_training",
+    "globsml.adapt._soft",
+    "globsml.adapt._weights",
 )
 
 
