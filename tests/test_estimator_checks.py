@@ -8,11 +8,15 @@ estimators take the 29 published features (by name or position) or the
 (parameters, cloning, ``__init__`` that only stores, tags, repr) still run.
 """
 
+import importlib
+import pkgutil
+
 import pytest
 from sklearn.base import BaseEstimator
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+import globsml
 import globsml.inference  # noqa: F401  (every estimator class is defined once imported)
 from globsml.models import (
     CNNKNNClassifier,
@@ -79,6 +83,7 @@ EXPECTED_FAILURES = {
 #: Estimators that do not go through the checks, and why.
 NOT_CHECKED = {
     PublishedCNNClassifier: "a published, already trained network: fit is refused by design",
+    "_RecordingRidge": "LIME's private surrogate (a Ridge that records its fit), never given to a user",
 }
 
 
@@ -94,7 +99,12 @@ def _subclasses(cls):
 
 
 def test_every_globsml_estimator_is_checked_or_excused():
+    # every module imported, so that the answer does not depend on which tests ran before
+    for module in pkgutil.walk_packages(globsml.__path__, "globsml."):
+        if not module.name.endswith("__main__"):
+            importlib.import_module(module.name)
     ours = {c for c in _subclasses(BaseEstimator) if c.__module__.startswith("globsml.")}
     checked = {type(e) for e in ESTIMATORS}
-    missing = sorted(c.__qualname__ for c in ours - checked - set(NOT_CHECKED))
+    missing = sorted(c.__qualname__ for c in ours - checked
+                     if c not in NOT_CHECKED and c.__qualname__ not in NOT_CHECKED)
     assert not missing, f"add these estimators to ESTIMATORS (or NOT_CHECKED with a reason): {missing}"
