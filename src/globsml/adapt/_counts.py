@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
+from .._checks import check_threshold
 from .._errors import GlobsmlError
 from ..data import GC_THRESHOLD
 from ._prior import _check_proba
@@ -47,9 +48,7 @@ def galaxy_counts(p_gc, galaxy, *, threshold=GC_THRESHOLD, level=0.9):
     galaxy = np.asarray(galaxy)
     if galaxy.shape != p.shape:
         raise GlobsmlError(f"galaxy_counts: {len(galaxy)} galaxy names for {len(p)} sources")
-    threshold = float(threshold)
-    if not np.isfinite(threshold) or not 0 <= threshold <= 1:
-        raise GlobsmlError(f"galaxy_counts: threshold must be in [0, 1], got {threshold}")
+    threshold = check_threshold(threshold, "galaxy_counts: threshold")
     if not 0 < level < 1:
         raise GlobsmlError(f"galaxy_counts: level must be in (0, 1), got {level}")
     frame = pd.DataFrame({"galaxy": galaxy, "p": p, "var": p * (1 - p), "cand": p > threshold})

@@ -65,7 +65,7 @@ def training_rows(data, kind, rows, features=None, *, context=None):
     return rows
 
 
-def fit_on_split(model, data, split, *, seed=0, quick=False, params=None, features=None, context=None):
+def fit_on_split(model, data, split, *, seed=0, quick=False, params=None, features=None, context=None, fit=None):
     """Fit a registered model on a split's training rows.
 
     This is the central step of ``globsml benchmark``, ``globsml train`` and
@@ -93,6 +93,10 @@ def fit_on_split(model, data, split, *, seed=0, quick=False, params=None, featur
         ``data.features()``, when the caller has it already.
     context : str, optional
         Names the run in error messages (e.g. ``"All2All run 3"``).
+    fit : callable, optional
+        ``fit(estimator, X_train, y_train)`` returning the fitted estimator,
+        instead of the plain fit: ``globsml train --adapt-to`` adapts the fit
+        to a target this way (:func:`globsml.adapt.adapt_fit`).
 
     Returns
     -------
@@ -109,6 +113,8 @@ def fit_on_split(model, data, split, *, seed=0, quick=False, params=None, featur
     if getattr(estimator, "pretrained", False):  # published networks predict, they are not fitted
         return estimator, train
     X_train = model_inputs(data, spec.input, train, features)
+    if fit is not None:
+        return fit(estimator, X_train, y[train]), train
     if len(split.validation) and _fit_accepts_eval_set(estimator):
         eval_set = (model_inputs(data, spec.input, split.validation, features), y[split.validation])
         return estimator.fit(X_train, y[train], eval_set=eval_set), train

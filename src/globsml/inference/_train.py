@@ -8,7 +8,7 @@ from .._checks import check_threshold
 from .._errors import GlobsmlError
 from ..data import FEATURES, GC_THRESHOLD
 from ..experiments import fit_on_split, get_setup, model_inputs, resolve_dataset, training_rows
-from ..models import make_model, model_spec
+from ..models import model_spec
 from ._bundle import Bundle
 from ._predict import evaluate_predictions, metrics_summary
 
@@ -88,23 +88,24 @@ def _target_features(adapt_to, *, ebv=None, progress=False):
 
 
 def _fit_adapted(model, ds, split, adapt_to, *, adaptation, ebv, seed, quick, params, progress, context):
-    """Fit a tabular model on the split's training rows, adapted to unlabelled target data.
+    """:func:`globsml.experiments.fit_on_split`, with the fit adapted to unlabelled target data.
 
-    The rows are those :func:`globsml.experiments.fit_on_split` trains on;
-    the fit is :func:`globsml.adapt.adapt_fit`'s. Returns (estimator, train
-    rows, what the adaptation did).
+    Returns (estimator, train rows, what the adaptation did).
     """
     from ..adapt import adapt_fit
 
     spec = model_spec(model)
     if spec.input != "features" or spec.pretrained:
         raise GlobsmlError(f"--adapt-to adapts tabular models; {model!r} is not one")
-    train = training_rows(ds, spec.input, split.train, context=context)
-    estimator = make_model(model, random_state=seed, quick=quick, **dict(params or {}))
     target, target_ds = _target_features(adapt_to, ebv=ebv, progress=progress)
-    estimator, adapted = adapt_fit(estimator, model_inputs(ds, spec.input, train), ds.y[train],
-                                   target[list(FEATURES)], methods=adaptation, random_state=seed)
-    adapted.update(target=str(target_ds.name), galaxies=int(target["galaxy"].nunique()))
+    adapted = {}
+
+    def fit(estimator, X, y):
+        fitted, done = adapt_fit(estimator, X, y, target[list(FEATURES)], methods=adaptation, random_state=seed)
+        adapted.update(done, target=str(target_ds.name), galaxies=int(target["galaxy"].nunique()))
+        return fitted
+
+    estimator, train = fit_on_split(model, ds, split, seed=seed, quick=quick, params=params, context=context, fit=fit)
     return estimator, train, adapted
 
 
