@@ -15,12 +15,15 @@ holds:
 - :func:`fit_soft_labels`: fitting to soft labels (a teacher's
   probabilities: distillation);
 - :func:`galaxy_counts`: numbers of GCs per galaxy with an interval;
+- :func:`adapt_network`: a trained CNN fine-tuned towards the target's
+  cut-outs (domain-adversarial alignment or self-training);
 - :func:`adapt_fit`: one fit with the chosen adaptations, as ``globsml train
   --adapt-to`` does.
 """
 
 from ._counts import galaxy_counts
 from ._fit import ADAPTATIONS, adapt_fit
+from ._network import NETWORK_ADAPTATIONS, adapt_network
 from ._prior import adjust_to_prior, prior_shift_em
 from ._proportions import labels_from_proportions
 from ._self_training import self_train
@@ -29,7 +32,9 @@ from ._weights import domain_weights
 
 __all__ = [
     "ADAPTATIONS",
+    "NETWORK_ADAPTATIONS",
     "adapt_fit",
+    "adapt_network",
     "adjust_to_prior",
     "domain_weights",
     "fit_soft_labels",
