@@ -261,7 +261,7 @@ def _headline_html(head):
                   *(f"<th>{html.escape(m)}</th>" for m in metrics), "</tr></thead><tbody>"]
         for r in sub.to_dict("records"):
             ours = r["source"] == "globsml"
-            name = html.escape(r["model"]) if ours else f"{html.escape(r['model'])}, {html.escape(r['source'])}"
+            name = html.escape(r["model"]) if ours else f"{html.escape(r['model'])} (published)"
             cls = " class='best'" if r["best"] else ("" if ours else " class='pub'")
             mark = "&#9733; " if r["best"] else ""
             parts.append(f"<tr{cls}><td>{mark}{name}</td><td>{html.escape(r['runs'])}</td>"
@@ -309,7 +309,7 @@ th{background:#f0f0f0} td:first-child,td:nth-child(2){text-align:left}
 .headline{display:flex;flex-wrap:wrap;gap:0 2em} .headline h3{margin:0.6em 0 0.2em}
 .headline table{font-size:14px;margin-bottom:0.6em} .headline td:nth-child(2){text-align:right}
 tr.best td{background:#e3f4e1;font-weight:600} tr.pub td{color:#555;font-style:italic}
-.rule{font-size:13px;color:#444}
+.headline th:first-child{text-align:left} .rule{font-size:13px;color:#444}
 img{max-width:100%;border:1px solid #eee;margin:4px} .figs{display:flex;flex-wrap:wrap}
 code{background:#f4f4f4;padding:1px 4px} details{margin-bottom:1em}
 """
@@ -428,17 +428,17 @@ def _report_html(result, config, display, gal_html, figures, *, models, setups, 
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>globsml benchmark</title>",
         f"<style>{_CSS}</style></head><body>",
         "<h1>globsml benchmark</h1>",
-        "<h2>At a glance (mean ± std over runs)</h2>",
-        _headline_html(head) if len(head) else "<p>no runs</p>",
-        f"<p class='rule'>&#9733; the best model of each set-up: {html.escape(BEST_RULE)}. In italics: the "
-        f"figures printed in {html.escape(PUBLICATION)} for the same set-up and model (real data; ours are on "
-        "the data below). Details follow.</p>",
         f"<p>Data: <code>{html.escape(str(config.get('data', '')))}</code> "
         f"({config.get('n_sources', '?')} sources). Models: {html.escape(', '.join(models))}. "
         f"Set-ups: {html.escape(', '.join(setup_title(s) for s in setups))}. "
         f"All2All seeds: {config.get('seeds', '?')}; leave-galaxies-out folds: "
         f"{config.get('n_folds', '?')}; quick profile: {config.get('quick', False)}. "
         f"A source is a predicted GC when p_gc &gt; {threshold:g}; a GC is pGC &ge; {GC_THRESHOLD:g}.</p>",
+        "<h2>At a glance (mean ± std over runs)</h2>",
+        _headline_html(head) if len(head) else "<p>no runs</p>",
+        f"<p class='rule'>&#9733; the best model of each set-up: {html.escape(BEST_RULE)}. In italics, marked "
+        f"(published): the figures printed in {html.escape(PUBLICATION)} for the same set-up and model, on the "
+        "real data (ours are on the data above). The details follow.</p>",
         "<h2>All results (mean ± std over runs)</h2>", display.to_html(index=False, border=0),
         "<div class='figs'>", *(img(b, a) for a, b in figures["summary"]), "</div>",
         "<h2>ROC, TPR-versus-FDR and calibration curves (runs of a set-up pooled)</h2>",
