@@ -6,6 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import globsml  # noqa: E402
@@ -22,8 +23,9 @@ extensions = [
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "numpydoc",
+    "notebooks",  # docs/_ext/notebooks.py: examples/*.ipynb rendered into docs/notebooks/
 ]
-exclude_patterns = ["_build", "examples"]
+exclude_patterns = ["_build", "examples", "_ext"]
 root_doc = "index"
 
 # numpydoc: no autosummary tables of class members (the classes document them), no cross-linking of

@@ -2,6 +2,7 @@
 
 import doctest
 import importlib
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCTEST_MODULES = (
     "globsml.evaluation._per_galaxy",
     "globsml.models._registry",
+    "globsml.data._registry",
+    "globsml.experiments._report",
     "globsml.models._uncertainty",
     "globsml.inference._catalogue",
     "globsml.inference._completeness",
@@ -54,7 +57,40 @@ def test_sphinx_site_builds_without_warnings(tmp_path):
     )
     assert run.returncode == 0, run.stderr[-4000:]
     index = (tmp_path / "html" / "index.html").read_text()
-    assert "User guide" in index
+    assert "User guide" in index and "Example notebooks" in index
+    assert (tmp_path / "html" / "notebooks" / "01_cluster2cluster.html").is_file()
     api = (tmp_path / "html" / "api.html").read_text()
     for name in ("predict_catalogue", "fdr_threshold", "predict_proba_std", "catalogue_table", "load_dataset"):
         assert name in api, name
+
+
+def _notebook_renderer():
+    spec = importlib.util.spec_from_file_location("notebooks", ROOT / "docs" / "_ext" / "notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_notebook_markdown_becomes_restructuredtext():
+    nb = _notebook_renderer()
+    assert nb.inline("the `p_gc` of a *fake* GC") == "the ``p_gc`` of a *fake* GC"
+    assert nb.inline("**bold** and [a link](https://example.org)") == "**bold** and `a link <https://example.org>`__"
+    # characters special to reStructuredText are escaped; markup next to letters is set off
+    assert nb.inline("feature_importances_ | *") == "feature\\_importances\\_ \\| \\*"
+    assert nb.inline("`run`s") == "``run``\\ s"
+    assert nb.markdown_to_rst("## Curves\n\n- one\n- two\n  more") == ["Curves", "------", "", "- one",
+                                                                        "- two more", ""]
+
+
+def test_every_notebook_renders_with_a_title_and_its_code():
+    nb = _notebook_renderer()
+    import nbformat
+
+    for path in sorted((ROOT / "examples").glob("*.ipynb")):
+        text = nb.notebook_to_rst(path, download=f"../../examples/{path.name}")
+        lines = text.splitlines()
+        assert set(lines[1]) == {"="} and len(lines[1]) >= len(lines[0]), path.name
+        cells = nbformat.read(str(path), as_version=4).cells
+        assert text.count(".. code-block:: python") == sum(c.cell_type == "code" and bool(c.source.strip())
+                                                            for c in cells)
+        assert f":download:`download <../../examples/{path.name}>`" in text

@@ -45,6 +45,8 @@ def test_outputs(tiny_data, tmp_path):
     assert t["tpr_std"] == pytest.approx(a2a["tpr"].std(ddof=1))
     html = (tmp_path / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 10 and "src=\"http" not in html
+    # the headline first: a table per set-up, one best model starred in each, then the details
+    assert html.index("At a glance") < html.index("All results") and html.count("class='best'") == 4
     assert "importance" in (tmp_path / "importances.csv").read_text()  # the tree has importances
     md = (tmp_path / "results.md").read_text()
     assert "| logistic | All2All | 2 |" in md and "AUC(FDR,TPR)" in md and "Brier" in md

@@ -91,3 +91,82 @@ def test_completeness_cli_names_a_missing_galaxy(tmp_path, tiny_bundle, tiny_dat
     assert main(["completeness", "--model", str(tiny_bundle), "--images", str(tiny_data / IMAGE_DIRNAME),
                  "--galaxy", "NGC0000", "--out", str(tmp_path / "o")]) == 2
     assert "no cut-out file for galaxy NGC0000" in capsys.readouterr().err
+
+
+def test_completeness_cli_writes_the_corrected_luminosity_function(tmp_path, tiny_bundle, tiny_data, capsys):
+    cat = tmp_path / "cat.ecsv"
+    assert main(["predict", "--model", str(tiny_bundle), "--data", str(tiny_data), "--out", str(cat),
+                 "--threshold", "0.4"]) == 0
+    galaxy = sorted(p.name.split("_")[0] for p in (tiny_data / IMAGE_DIRNAME).glob("*_images.fits"))[0]
+    capsys.readouterr()
+    args = ["completeness", "--model", str(tiny_bundle), "--images", str(tiny_data / IMAGE_DIRNAME), "--galaxy",
+            galaxy, "--n", "60", "--out", str(tmp_path / "o"), "--catalogue", str(cat), "--lf-bins", "5"]
+    assert main(args) == 0
+    lf = pd.read_csv(tmp_path / "o" / f"{galaxy}_lf.csv")
+    assert len(lf) == 5 and {"n", "n_error", "completeness", "n_corrected", "n_corrected_error", "used"} <= set(lf)
+    from globsml.inference import read_catalogue
+
+    frame = read_catalogue(cat)
+    sel = (frame["galaxy"] == galaxy) & frame["is_gc"]
+    injections = pd.read_csv(tmp_path / "o" / f"{galaxy}_injections.csv")
+    assert "m4_g" in injections.columns
+    # the tiny table's magnitudes are not a galaxy's: its candidates lie outside the injected range, and are
+    # counted as such
+    out = capsys.readouterr().out
+    assert lf["n"].sum() == 0 and f"{int(sel.sum())} candidates outside the injected magnitudes" in out
+    assert (tmp_path / "o" / f"{galaxy}_lf.png").stat().st_size > 10_000
+    # the completeness is measured at the catalogue's threshold; another one is refused
+    assert main([*args, "--threshold", "0.7"]) == 2
+    assert "differs from the catalogue's threshold 0.4" in capsys.readouterr().err
+
+
+def _thinned_gaussian_lf(seed, *, n_gcs=6000, n_injections=6000, offset=0.0):
+    """A known Gaussian LF thinned by a known completeness curve, and injections through the same curve."""
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(seed)
+
+    def completeness(m):
+        return 1.0 / (1.0 + np.exp((m - 24.6) / 0.25))
+
+    true = rng.normal(24.0, 1.0, n_gcs)
+    kept = true[rng.random(n_gcs) < completeness(true)]
+    inj = pd.DataFrame({"mag_g": rng.uniform(21.0, 26.0, n_injections)})
+    inj["recovered"] = rng.random(n_injections) < completeness(inj["mag_g"].to_numpy())
+    inj["m4_g"] = np.where(inj["recovered"], inj["mag_g"] + offset + rng.normal(0, 0.02, n_injections), np.nan)
+    bins = np.arange(21.0, 26.01, 0.5)
+    expected = n_gcs * np.diff(norm.cdf(bins, 24.0, 1.0))
+    return kept + offset, inj, bins, expected
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_corrected_luminosity_function_recovers_the_true_one(seed):
+    from scipy.stats import chi2
+
+    from globsml.inference import corrected_luminosity_function
+
+    measured, inj, bins, expected = _thinned_gaussian_lf(seed, offset=0.4)
+    lf = corrected_luminosity_function(measured, inj, bins=bins)
+    assert lf.attrs["offset"] == pytest.approx(0.4, abs=0.01)
+    used = lf["used"].to_numpy()
+    # the faint bins, below 20 % completeness, are left uncorrected
+    assert used[:6].all() and not used[-2:].any()
+    z = (lf["n_corrected"] - expected)[used] / lf["n_corrected_error"][used]
+    assert np.all(np.abs(z) < 3.5), lf.assign(expected=expected, z=z)
+    assert chi2.sf(np.sum(z ** 2), used.sum()) > 0.001
+    # the raw histogram falls short of the truth where the completeness does
+    assert (lf["n"][used].sum() < 0.95 * expected[used].sum())
+    # the error propagates Poisson and binomial parts: larger than the Poisson part alone
+    assert np.all(lf["n_corrected_error"][used] >= (np.sqrt(lf["n"]) / lf["completeness"])[used] - 1e-9)
+
+
+def test_corrected_luminosity_function_checks_its_input():
+    from globsml.inference import corrected_luminosity_function
+
+    inj = pd.DataFrame({"mag_g": [22.0, 23.0], "recovered": [True, False]})
+    with pytest.raises(GlobsmlError, match="no measured magnitude 'm4_g'"):
+        corrected_luminosity_function([22.0], inj)
+    with pytest.raises(GlobsmlError, match="'mag_g' and 'detected'"):
+        corrected_luminosity_function([22.0], inj.drop(columns="mag_g"), column="detected")
+    lf = corrected_luminosity_function([22.1, np.nan], inj, bins=[21.5, 22.5, 23.5], measured=None)
+    assert lf["n"].tolist() == [1.0, 0.0] and lf["used"].tolist() == [True, False]

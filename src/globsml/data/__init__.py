@@ -12,7 +12,7 @@ from ._fetch import (
     PUBLISHED_REPOSITORY, PUBLISHED_COMMIT, DEFAULT_BASE_URL, ManifestEntry, FetchResult, FetchError,
     published_manifest, read_manifest, git_blob_sha1, fetch,
 )
-from ._registry import published_galaxies, PUBLISHED_TOTALS
+from ._registry import published_galaxies, published_results, PUBLISHED_TOTALS, PUBLICATION
 from ._schema import (
     TABLE_FILENAME, IMAGE_DIRNAME, IMAGE_SUFFIX, CUTOUT_SHAPE, BANDS, INDEX_COLUMN,
     SEGMENTATION_COLUMNS, FEATURE_TABLE_COLUMNS, LABEL_COLUMNS, PUBLISHED_COLUMNS, OPTIONAL_COLUMNS,
@@ -34,6 +34,8 @@ __all__ = [
     "read_table",
     "locate",
     "published_galaxies",
+    "published_results",
+    "PUBLICATION",
     "PUBLISHED_TOTALS",
     "TABLE_FILENAME",
     "IMAGE_DIRNAME",

@@ -17,7 +17,10 @@ from ._data import resolve_dataset
 from ._fit import fit_on_split, model_inputs, training_rows
 from ._result import BenchmarkResult, load_runs, run_dir
 from ._figures import curve_figures, reliability_figure, summary_figure, importance_figure
-from ._report import collect, write_report, results_table, display_table, markdown_table, TABLE_METRICS
+from ._report import (
+    collect, write_report, results_table, display_table, markdown_table, headline_table, best_models,
+    TABLE_METRICS, HEADLINE_METRICS, BEST_RULE,
+)
 from ._runner import run_benchmark, DEFAULT_MODELS, DEFAULT_SETUPS
 
 __all__ = [
@@ -51,6 +54,10 @@ __all__ = [
     "display_table",
     "markdown_table",
     "TABLE_METRICS",
+    "headline_table",
+    "best_models",
+    "HEADLINE_METRICS",
+    "BEST_RULE",
     "curve_figures",
     "reliability_figure",
     "summary_figure",

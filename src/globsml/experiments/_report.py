@@ -10,13 +10,14 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_path
-from ..data import GC_THRESHOLD
+from ..data import GC_THRESHOLD, PUBLICATION, published_results
 from ..evaluation import evaluate, metric_label, metric_names
 from ._figures import curve_figures, importance_figure, reliability_figure, summary_figure
 from ._result import BenchmarkResult, load_runs
 from ._setups import SETUPS, setup_title
 
-__all__ = ["collect", "write_report", "results_table", "display_table", "markdown_table", "TABLE_METRICS"]
+__all__ = ["collect", "write_report", "results_table", "display_table", "markdown_table", "headline_table",
+           "best_models", "TABLE_METRICS", "HEADLINE_METRICS", "BEST_RULE"]
 
 #: The publication's columns, in its order (keys of :func:`globsml.evaluation.metric_names`).
 TABLE_METRICS = ("tpr", "fdr", "fpr", "roc_auc", "auc_fdr_tpr", "average_precision",
@@ -27,6 +28,11 @@ TABLE_METRICS = ("tpr", "fdr", "fpr", "roc_auc", "auc_fdr_tpr", "average_precisi
 _EXTRA = ("brier",)
 _LABELS = {"brier": "Brier"}
 _COUNTS = {"n_found", "n_gcs", "n_fake", "n_sources"}
+#: The columns of the report's headline tables, one per set-up.
+HEADLINE_METRICS = ("tpr", "fdr", "fpr", "roc_auc", "auc_fdr_tpr")
+#: How the best model of a set-up is chosen (:func:`best_models`), as the report prints it.
+BEST_RULE = ("the highest mean AUC(FDR,TPR) over its runs (the area under the TPR-versus-FDR curve, the "
+             "publication's summary of a catalogue's purity and completeness), TPR - FDR breaking ties")
 
 
 def _order(values, preferred):
@@ -160,13 +166,109 @@ def _galaxy_means(per_galaxy):
     return means.reset_index()
 
 
-def _best_models(table):
-    """The model with the highest mean AUC(FDR,TPR) of each set-up (TPR - FDR as a tie-break)."""
+def best_models(table):
+    """The best model of each set-up: by :data:`BEST_RULE`.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The results table (:func:`results_table`).
+
+    Returns
+    -------
+    dict of str to str
+        Set-up to model, in the table's order of set-ups.
+    """
     best = {}
     for setup, sub in table.groupby("setup", sort=False):
         score = sub["auc_fdr_tpr_mean"].fillna(-1) + 1e-6 * (sub["tpr_mean"] - sub["fdr_mean"]).fillna(0)
         best[setup] = sub.loc[score.idxmax(), "model"]
     return best
+
+
+def headline_table(table, *, published=None):
+    """The report's headline: per set-up, one row per model, the best marked, the publication's beside.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The results table (:func:`results_table`).
+    published : pandas.DataFrame, optional
+        The publication's figures (:func:`globsml.data.published_results`,
+        the default); an empty frame leaves them out. A published row
+        follows the row of the same model in the same set-up (the end of
+        the set-up when the model did not run); set-ups that did not run
+        get none.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``setup`` (registry name), ``set-up`` (printed), ``model``,
+        ``source`` (``"globsml"`` or the publication), ``runs``, the
+        :data:`HEADLINE_METRICS` as "mean ± std" strings under their
+        printed names ("–" where not known), and ``best`` (True on the
+        best model of the set-up, :func:`best_models`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from globsml.experiments import headline_table
+    >>> runs = pd.DataFrame({"model": ["forest", "forest", "knn", "knn"], "setup": "all2all",
+    ...                      "seed": [0, 1, 0, 1], "tpr": [0.90, 0.92, 0.85, 0.86],
+    ...                      "fdr": [0.05, 0.07, 0.1, 0.1], "fpr": 0.02, "roc_auc": [0.98, 0.99, 0.95, 0.96],
+    ...                      "auc_fdr_tpr": [0.95, 0.96, 0.90, 0.91]})
+    >>> from globsml.experiments import results_table
+    >>> head = headline_table(results_table(runs))
+    >>> head[["model", "TPR", "best"]].to_numpy().tolist()
+    [['forest', '0.910 ± 0.014', True], ['knn', '0.855 ± 0.007', False]]
+    """
+    published = published_results() if published is None else published
+    labels = {m: metric_label(m) for m in HEADLINE_METRICS}
+    best = best_models(table) if len(table) else {}
+    rows = []
+    for setup in pd.unique(table["setup"]):
+        sub = table[table["setup"] == setup]
+        pub = published[published["setup"] == setup] if len(published) else published
+        placed = set()
+        for row in sub.to_dict("records"):
+            rows.append({"setup": setup, "model": row["model"], "source": "globsml", "runs": str(row["n_runs"]),
+                         **{labels[m]: _fmt(row.get(f"{m}_mean", np.nan), row.get(f"{m}_std", np.nan), False)
+                            for m in HEADLINE_METRICS},
+                         "best": best.get(setup) == row["model"]})
+            for p in pub[pub["model"] == row["model"]].to_dict("records") if len(pub) else ():
+                rows.append(_published_row(setup, p, labels))
+                placed.add(row["model"])
+        for p in pub[~pub["model"].isin(placed)].to_dict("records") if len(pub) else ():
+            rows.append(_published_row(setup, p, labels))
+    out = pd.DataFrame(rows, columns=["setup", "model", "source", "runs", *labels.values(), "best"])
+    out.insert(1, "set-up", out["setup"].map(setup_title))
+    return out
+
+
+def _published_row(setup, pub, labels):
+    return {"setup": setup, "model": pub["model"], "source": PUBLICATION, "runs": "–",
+            **{labels[m]: _fmt(float(pub.get(m, np.nan)), np.nan, False) for m in HEADLINE_METRICS},
+            "best": False}
+
+
+def _headline_html(head):
+    """The headline tables as HTML, one per set-up (best model starred, published rows in italics)."""
+    metrics = [metric_label(m) for m in HEADLINE_METRICS]
+    parts = ["<div class='headline'>"]
+    for setup, sub in head.groupby("setup", sort=False):
+        parts += [f"<div class='setup'><h3>{html.escape(setup_title(setup))}</h3>",
+                  "<table><thead><tr><th>model</th><th>runs</th>",
+                  *(f"<th>{html.escape(m)}</th>" for m in metrics), "</tr></thead><tbody>"]
+        for r in sub.to_dict("records"):
+            ours = r["source"] == "globsml"
+            name = html.escape(r["model"]) if ours else f"{html.escape(r['model'])} (published)"
+            cls = " class='best'" if r["best"] else ("" if ours else " class='pub'")
+            mark = "&#9733; " if r["best"] else ""
+            parts.append(f"<tr{cls}><td>{mark}{name}</td><td>{html.escape(r['runs'])}</td>"
+                         + "".join(f"<td>{html.escape(r[m])}</td>" for m in metrics) + "</tr>")
+        parts.append("</tbody></table></div>")
+    parts.append("</div>")
+    return "\n".join(parts)
 
 
 def _png(fig, path):
@@ -204,6 +306,10 @@ body{font-family:system-ui,sans-serif;max-width:1300px;margin:2em auto;padding:0
 table{border-collapse:collapse;font-size:13px;margin:0.5em 0 1.5em}
 td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}
 th{background:#f0f0f0} td:first-child,td:nth-child(2){text-align:left}
+.headline{display:flex;flex-wrap:wrap;gap:0 2em} .headline h3{margin:0.6em 0 0.2em}
+.headline table{font-size:14px;margin-bottom:0.6em} .headline td:nth-child(2){text-align:right}
+tr.best td{background:#e3f4e1;font-weight:600} tr.pub td{color:#555;font-style:italic}
+.headline th:first-child{text-align:left} .rule{font-size:13px;color:#444}
 img{max-width:100%;border:1px solid #eee;margin:4px} .figs{display:flex;flex-wrap:wrap}
 code{background:#f4f4f4;padding:1px 4px} details{margin-bottom:1em}
 """
@@ -256,7 +362,7 @@ def _write_tables(result, out, display, threshold):
                 f"p_gc > {threshold:g}.\n\n" + markdown_table(display))
     files["results.md"] = out / "results.md"
 
-    best = _best_models(table) if len(table) else {}
+    best = best_models(table) if len(table) else {}
     gal_cols = ["n_sources", "n_gcs", "n_found", "n_fake", "tpr", "fdr", "roc_auc"]
     gal_sections, gal_html = [], []
     for setup, model in best.items():
@@ -317,6 +423,7 @@ def _report_html(result, config, display, gal_html, figures, *, models, setups, 
                   .unstack("kind", fill_value=0).reset_index() if len(result.errors) else pd.DataFrame())
     timing = (runs.groupby(["model", "setup"], sort=False)[["fit_s", "predict_s"]].mean().round(2)
               .reset_index() if len(runs) else pd.DataFrame())
+    head = headline_table(result.table) if len(result.table) else pd.DataFrame()
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>globsml benchmark</title>",
         f"<style>{_CSS}</style></head><body>",
@@ -327,7 +434,12 @@ def _report_html(result, config, display, gal_html, figures, *, models, setups, 
         f"All2All seeds: {config.get('seeds', '?')}; leave-galaxies-out folds: "
         f"{config.get('n_folds', '?')}; quick profile: {config.get('quick', False)}. "
         f"A source is a predicted GC when p_gc &gt; {threshold:g}; a GC is pGC &ge; {GC_THRESHOLD:g}.</p>",
-        "<h2>Results (mean ± std over runs)</h2>", display.to_html(index=False, border=0),
+        "<h2>At a glance (mean ± std over runs)</h2>",
+        _headline_html(head) if len(head) else "<p>no runs</p>",
+        f"<p class='rule'>&#9733; the best model of each set-up: {html.escape(BEST_RULE)}. In italics, marked "
+        f"(published): the figures printed in {html.escape(PUBLICATION)} for the same set-up and model, on the "
+        "real data (ours are on the data above). The details follow.</p>",
+        "<h2>All results (mean ± std over runs)</h2>", display.to_html(index=False, border=0),
         "<div class='figs'>", *(img(b, a) for a, b in figures["summary"]), "</div>",
         "<h2>ROC, TPR-versus-FDR and calibration curves (runs of a set-up pooled)</h2>",
         "<p>Calibration: the fraction of GCs among sources in bins of p_gc; on the diagonal, "

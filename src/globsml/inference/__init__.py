@@ -22,7 +22,8 @@ from ._catalogue import (
     CATALOGUE_FORMATS, POSITION_COLUMNS, PHOTOMETRY_COLUMNS, COLUMN_DESCRIPTIONS, catalogue_format, catalogue_table, catalogue_dataframe, catalogue_provenance, write_catalogue, read_catalogue, write_regions,
 )
 from ._completeness import (
-    inject_gcs, source_free_backgrounds, draw_injections, injection_recovery, completeness_curve, compare_completeness, mock_truth, plot_completeness, COMPLETENESS_VARIABLES,
+    inject_gcs, source_free_backgrounds, draw_injections, injection_recovery, completeness_curve, compare_completeness, mock_truth, plot_completeness,
+    corrected_luminosity_function, plot_luminosity_function, COMPLETENESS_VARIABLES, LF_MAGNITUDE,
 )
 from ._conformal import (
     conformal_pvalues, benjamini_hochberg, fdr_threshold, calibration_shift, CalibrationShiftWarning, SHIFT_QUANTILE, SHIFT_PVALUE, SHIFT_STATISTIC,
@@ -64,7 +65,10 @@ __all__ = [
     "compare_completeness",
     "mock_truth",
     "plot_completeness",
+    "corrected_luminosity_function",
+    "plot_luminosity_function",
     "COMPLETENESS_VARIABLES",
+    "LF_MAGNITUDE",
     "conformal_pvalues",
     "benjamini_hochberg",
     "fdr_threshold",

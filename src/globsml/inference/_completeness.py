@@ -32,7 +32,10 @@ __all__ = [
     "compare_completeness",
     "mock_truth",
     "plot_completeness",
+    "corrected_luminosity_function",
+    "plot_luminosity_function",
     "COMPLETENESS_VARIABLES",
+    "LF_MAGNITUDE",
 ]
 
 #: The variables a completeness curve can be a function of: column -> (label, default bins).
@@ -42,6 +45,10 @@ COMPLETENESS_VARIABLES = {
     "r_half_pc": ("half-light radius (pc)", np.array([1.0, 2.0, 3.0, 4.5, 6.5, 10.0])),
     "background": ("local background noise, g (e-/s per pixel)", None),
 }
+#: The measured magnitude an injection result carries beside its intrinsic ``mag_g``: the
+#: catalogue's (:data:`globsml.inference.PHOTOMETRY_COLUMNS`), so that a luminosity function of
+#: candidates can be put on the injections' scale.
+LF_MAGNITUDE = "m4_g"
 
 
 def _cluster_constants(cluster):
@@ -208,7 +215,9 @@ def injection_recovery(bundle, cutouts, *, galaxy, cluster=None, n=1000, ebv=0.0
     pandas.DataFrame
         One row per artificial GC: its parameters, ``background`` (the g
         noise of its cut-out), ``detected`` (segmented in both bands),
-        ``p_gc`` and ``recovered`` (detected and ``p_gc > threshold``).
+        ``m4_g`` (its measured 4-pixel g magnitude, extinction corrected,
+        as the catalogue's; :data:`LF_MAGNITUDE`), ``p_gc`` and
+        ``recovered`` (detected and ``p_gc > threshold``).
     """
     from ..data import cluster_of
     from ..features import cutout_features
@@ -240,6 +249,7 @@ def _recover(bundle, cutouts, out, *, galaxy, ebv, threshold):
 
     feats = cutout_features(cutouts, galaxy=galaxy, ebv=ebv)
     out["detected"] = (feats["label"].to_numpy() > 0) & (feats["label_z"].to_numpy() > 0)
+    out[LF_MAGNITUDE] = feats[LF_MAGNITUDE].to_numpy(dtype=np.float64)
     p = bundle.predict_proba(cutouts if bundle.input == "images" else feats)
     out["p_gc"] = p
     out["recovered"] = out["detected"].to_numpy() & (p > threshold)
@@ -395,4 +405,135 @@ def plot_completeness(results, *, title=""):
     if title:
         fig.suptitle(title)
     fig.tight_layout()
+    return fig
+
+
+def corrected_luminosity_function(magnitudes, injections, *, bins=None, column="recovered", measured=LF_MAGNITUDE,
+                                  min_completeness=0.2):
+    """The GC luminosity function of a candidate catalogue, corrected for its completeness.
+
+    The candidates' magnitudes are put on the injections' scale (intrinsic
+    total g): the median of ``measured - mag_g`` over the recovered
+    injections (the aperture correction of the same photometry) is
+    subtracted from them. In each magnitude bin the number of candidates
+    ``N`` is divided by the completeness ``c = k / n`` of the injections
+    in that bin (:func:`completeness_curve`). Its error propagates the
+    Poisson error of ``N`` and the binomial error of ``c``:
+    ``sigma = (N / c) sqrt(1 / N + sigma_c^2 / c^2)`` (``sqrt(N) / c``
+    where ``c`` has no error; 0 for an empty bin).
+
+    Parameters
+    ----------
+    magnitudes : array-like
+        The candidates' measured magnitudes (the catalogue's ``m4_g``);
+        NaN are left out.
+    injections : pandas.DataFrame
+        From :func:`injection_recovery` on the same galaxy and model
+        (``mag_g``, ``column`` and, for the offset, ``measured``).
+    bins : int or array-like, optional
+        Edges in intrinsic g (or their number over the injections' range);
+        8 bins over the range by default.
+    column : str
+        ``recovered`` (the completeness of the candidate catalogue) or
+        ``detected``.
+    measured : str or None
+        The injections' measured magnitude column the offset is taken
+        from; None (or no recovered injection) takes ``magnitudes`` as
+        intrinsic total g already (offset 0).
+    min_completeness : float
+        Bins where the completeness is below it are not corrected
+        (``n_corrected`` NaN, ``used`` False): dividing by a small, poorly
+        known fraction gives numbers that mean little.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per bin: ``lo``, ``hi``, ``centre`` (intrinsic g), ``n`` (the
+        candidates) and ``n_error`` (sqrt n), ``completeness`` and
+        ``completeness_error``, ``n_corrected`` and ``n_corrected_error``,
+        ``used``. ``attrs["offset"]``: the magnitude offset subtracted;
+        ``attrs["outside"]``: the candidates outside the bins (not counted).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from globsml.inference import corrected_luminosity_function
+    >>> inj = pd.DataFrame({"mag_g": [22.5] * 4 + [23.5] * 4,
+    ...                     "recovered": [True] * 4 + [True, False, False, False]})
+    >>> lf = corrected_luminosity_function([22.2, 22.8, 23.1], inj, bins=[22, 23, 24], measured=None)
+    >>> lf[["n", "completeness", "n_corrected"]].to_numpy().tolist()
+    [[2.0, 1.0, 2.0], [1.0, 0.25, 4.0]]
+    """
+    if "mag_g" not in injections.columns or column not in injections.columns:
+        raise GlobsmlError(f"the injection results need the columns 'mag_g' and {column!r}")
+    mags = np.asarray(magnitudes, dtype=np.float64).ravel()
+    offset = 0.0
+    if measured is not None:
+        if measured not in injections.columns:
+            raise GlobsmlError(f"the injection results have no measured magnitude {measured!r} "
+                               "(give measured=None for magnitudes on the intrinsic total g scale)")
+        hit = injections[column].to_numpy(dtype=bool)
+        diff = (injections[measured].to_numpy(dtype=np.float64)[hit]
+                - injections["mag_g"].to_numpy(dtype=np.float64)[hit])
+        diff = diff[np.isfinite(diff)]
+        offset = float(np.median(diff)) if len(diff) else 0.0
+    curve = completeness_curve(injections, "mag_g", 8 if bins is None else bins, column=column)
+    edges = np.r_[curve["lo"].to_numpy(), curve["hi"].to_numpy()[-1:]]
+    intrinsic = mags[np.isfinite(mags)] - offset
+    counts = np.histogram(intrinsic, bins=edges)[0].astype(np.float64)
+    c = curve["completeness"].to_numpy(dtype=np.float64)
+    c_err = curve["error"].to_numpy(dtype=np.float64)
+    used = np.isfinite(c) & (c >= float(min_completeness)) & (c > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        corrected = np.where(used, counts / c, np.nan)
+        rel2 = np.where(counts > 0, 1.0 / counts, 0.0) + (c_err / c) ** 2
+        error = np.where(used, np.where(counts > 0, corrected * np.sqrt(rel2), 0.0), np.nan)
+    out = pd.DataFrame({"lo": curve["lo"], "hi": curve["hi"], "centre": curve["centre"], "n": counts,
+                        "n_error": np.sqrt(counts), "completeness": c, "completeness_error": c_err,
+                        "n_corrected": corrected, "n_corrected_error": error, "used": used})
+    out.attrs["offset"] = offset
+    out.attrs["outside"] = int(len(intrinsic) - counts.sum())
+    return out
+
+
+def plot_luminosity_function(lf, *, title=""):
+    """The raw and the completeness-corrected luminosity function side by side.
+
+    Left: the candidates per bin (Poisson errors) and the completeness (right
+    axis); right: the corrected numbers with their propagated errors, the raw
+    ones beside them.
+
+    Parameters
+    ----------
+    lf : pandas.DataFrame
+        From :func:`corrected_luminosity_function`.
+    title : str
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    edges = np.r_[lf["lo"].to_numpy(), lf["hi"].to_numpy()[-1:]]
+    fig, (raw_ax, cor_ax) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    for ax in (raw_ax, cor_ax):
+        ax.stairs(lf["n"], edges, color="0.4", label="candidates (raw)")
+        ax.errorbar(lf["centre"], lf["n"], yerr=lf["n_error"], ls="none", color="0.4", capsize=2)
+        ax.set_xlabel("g (mag, intrinsic total)")
+        ax.set_ylabel("GCs per bin")
+    comp = raw_ax.twinx()
+    comp.errorbar(lf["centre"], lf["completeness"], yerr=lf["completeness_error"], color="C0", marker="o", ms=3,
+                  capsize=2, label="completeness")
+    comp.set_ylim(0, 1.05)
+    comp.set_ylabel("completeness", color="C0")
+    raw_ax.set_title("raw (candidates)", fontsize=10)
+    used = lf["used"].to_numpy(dtype=bool)
+    cor_ax.errorbar(lf["centre"][used], lf["n_corrected"][used], yerr=lf["n_corrected_error"][used], color="C3",
+                    marker="o", ms=4, capsize=3, label="corrected for completeness")
+    cor_ax.legend(frameon=False, fontsize=8)
+    offset = lf.attrs.get("offset", 0.0)
+    cor_ax.set_title(f"corrected (measured magnitudes shifted by {-offset:+.2f} mag)", fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=11)
     return fig
