@@ -372,13 +372,15 @@ def write_markdown(results, path):
                          f"{t['expected']['median_abs_rel_error']:.3f} | {t['threshold']['total_rel_error']:+.3f} | "
                          f"{t['threshold_used']:.2f} | {t['agreement_auc']:.3f} |")
         honest = [r for r in results["runs"] if r["direction"] == direction and "network" not in r["method"]]
-        best = min(honest, key=lambda r: r["train_cluster"]["threshold"]["median_abs_rel_error"])
+        best = min(honest, key=lambda r: r["train_cluster"]["threshold"]["median_abs_rel_error"], default=None)
         lines += ["", f"*network* is the published CNN trained on {train_cluster} itself: its {train_cluster} "
                   "figures are on its own training galaxies, so it (and every ensemble with it) is not chosen "
-                  f"on them. Chosen on {train_cluster} (best {train_cluster} thr among the rest): "
-                  f"**{best['method']}**, {target_cluster} median "
-                  f"{best['target']['threshold']['median_abs_rel_error']:.3f}, total "
-                  f"{best['target']['threshold']['total_rel_error']:+.3f}."]
+                  "on them."
+                  + ("" if best is None else
+                     f" Chosen on {train_cluster} (best {train_cluster} thr among the rest): "
+                     f"**{best['method']}**, {target_cluster} median "
+                     f"{best['target']['threshold']['median_abs_rel_error']:.3f}, total "
+                     f"{best['target']['threshold']['total_rel_error']:+.3f}.")]
         tuned = [r for r in results["runs"] if r["direction"] == direction and r["train_cluster"] is None]
         if tuned:
             lines += ["", f"*network+adversarial* / *network+self-training*: the {train_cluster}-trained published "

@@ -22,6 +22,7 @@ DOCTEST_MODULES = (
     "globsml.inference._completeness",
     "globsml.inference._conformal",
     "globsml.adapt._counts",
+    "globsml.adapt._network",
     "globsml.adapt._prior",
     "globsml.adapt._proportions",
     "globsml.adapt._self_training",
