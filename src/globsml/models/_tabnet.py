@@ -145,8 +145,9 @@ class GCTabNetClassifier(FeatureNetMixin, ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """(n, 2) array of [p(not GC), p(GC)]."""
+        values = self._predict_values(X)  # first: it raises NotFittedError before tabnet_ is read
         # pytorch-tabnet orders the columns by its sorted training classes: [0, 1].
-        return np.asarray(self.tabnet_.predict_proba(self._predict_values(X)), dtype=float)
+        return np.asarray(self.tabnet_.predict_proba(values), dtype=float)
 
     # -- bundles (the rest of the state: FeatureNetMixin) ------------------
     def _network_state(self):
