@@ -6,6 +6,12 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+# One OpenMP thread per process, as ``globsml benchmark --threads 1``: the
+# libraries' default (one thread per core) spins waiting for busy cores on a
+# shared machine; the domain classifier's doctest took 403 s (63 s CPU) with
+# it and 35 s (4.4 s CPU) without, on the same busy 2-core machine. Set before
+# any library starts its OpenMP runtime; subprocesses inherit it.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 #: The real published data (cut-outs, NGC1427a table, networks), when present.
 SHARED = Path(os.environ.get("GLOBSML_SHARED", Path(__file__).resolve().parents[2] / "shared" / "gcdata"))

@@ -12,10 +12,9 @@ from globsml.data import (
     FetchError,
     ManifestEntry,
     fetch,
-    git_blob_sha1,
     published_manifest,
-    read_manifest,
 )
+from globsml.data._fetch import git_blob_sha1, read_manifest
 
 from globsml_http_server import FileServer
 

@@ -35,7 +35,6 @@ def _hostile(path, shape, bitpix=-64, extension=False, data_bytes=2880):
 #: (reader, claimed shape, extension HDU?)
 CASES = {
     "frame (features.read_frame)": ("features", (60000, 60000), False),
-    "frame (inference.read_frame)": ("inference", (60000, 60000), False),
     "frame in an extension": ("features", (50000, 70000), True),
     "cut-outs (read_cutouts, memmap=False)": ("cutouts", (10_000_000, 2, 20, 20), True),
 }
@@ -48,10 +47,6 @@ def test_a_header_promising_more_than_the_file_is_refused(tmp_path, case):
                     extension=extension)
     if reader == "features":
         from globsml.features import read_frame
-
-        call = lambda: read_frame(path)  # noqa: E731
-    elif reader == "inference":
-        from globsml.inference import read_frame
 
         call = lambda: read_frame(path)  # noqa: E731
     else:

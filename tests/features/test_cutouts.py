@@ -3,7 +3,8 @@ import pandas as pd
 import pytest
 
 from globsml import GlobsmlError
-from globsml.data import FEATURE_TABLE_COLUMNS, NON_NULL_COLUMNS, read_cutouts
+from globsml.data import FEATURE_TABLE_COLUMNS, read_cutouts
+from globsml.data._schema import NON_NULL_COLUMNS
 from globsml.features import correct_extinction, cutout_features
 
 

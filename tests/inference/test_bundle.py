@@ -238,3 +238,18 @@ def test_published_network_by_name_needs_its_file(monkeypatch, tmp_path):
         load_bundle("published-cnn-virgo2fornax")
     with pytest.raises(GlobsmlError, match="no such bundle; or the name of a published network"):
         load_bundle("published-cnn-andromeda")
+
+
+def test_published_networks_are_the_registry_s_and_name_their_set_up(monkeypatch):
+    from globsml.experiments import get_setup
+    from globsml.inference import PUBLISHED_BUNDLES, published_bundle
+    from globsml.models._published import PublishedCNNClassifier
+
+    assert PUBLISHED_BUNDLES == tuple(model_names(input="images", pretrained=True))
+    monkeypatch.setattr(PublishedCNNClassifier, "_model", lambda self: None)  # no network file needed
+    for name in PUBLISHED_BUNDLES:
+        bundle = published_bundle(name)
+        setup = get_setup(bundle.model.network)
+        assert bundle.training["setup"] == setup.name
+        assert bundle.training["trained_on"] == setup.train_cluster
+    assert published_bundle("published-cnn-fornax2virgo").training["trained_on"] == "Fornax"

@@ -7,7 +7,8 @@ from astropy.wcs import WCS
 
 from globsml import DataFormatError
 from globsml.cli import main
-from globsml.inference import detect_candidates, load_bundle, read_catalogue, read_frame
+from globsml.features import read_frame
+from globsml.inference import detect_candidates, load_bundle, read_catalogue
 
 features = pytest.importorskip("globsml.features")
 if not hasattr(features, "extract_sources"):
@@ -73,5 +74,5 @@ def test_frames_must_match(tmp_path, frames, tiny_bundle):
     with pytest.raises(DataFormatError, match="must share one pixel grid"):
         detect_candidates(g, tmp_path / "small.fits", bundle=tiny_bundle, out=tmp_path / "o")
     fits.PrimaryHDU(np.zeros((2, 5, 5), np.float32)).writeto(tmp_path / "cube.fits")
-    with pytest.raises(DataFormatError, match="no 2-d image"):
+    with pytest.raises(DataFormatError, match="no 2-D image"):
         read_frame(tmp_path / "cube.fits")

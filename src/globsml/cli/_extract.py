@@ -49,8 +49,8 @@ def run(args):
         check_positive(args.n_sigma, "--n-sigma")
     galaxy = check_file_name(args.galaxy or re.split(r"[_.]", Path(args.g_image).name)[0], "galaxy name")
     check_output_dir(args.out)
-    g, wcs = read_frame(args.g_image)
-    z, _ = read_frame(args.z_image)
+    g, _, wcs = read_frame(args.g_image)
+    z, _, _ = read_frame(args.z_image)
     print(f"{galaxy}: detecting sources on {g.shape[1]}x{g.shape[0]} pixel frames ...")
     table, cutouts = extract_sources(
         g, z, wcs=wcs, ebv=args.ebv, galaxy=galaxy, deblend=not args.no_deblend,

@@ -5,7 +5,7 @@ from matplotlib.figure import Figure
 
 from ..data import GC_THRESHOLD
 from ._curves import fdr_tpr_curve, roc_curve_points
-from ._metrics import _inputs, metric_label, rescaled_auc_fdr_tpr, roc_auc
+from ._metrics import _inputs, fdr, metric_label, rescaled_auc_fdr_tpr, roc_auc, tpr
 
 __all__ = ["plot_roc", "plot_fdr_tpr", "plot_per_galaxy"]
 
@@ -26,6 +26,46 @@ def _items(curves):
         yield label, y_true, y_score
 
 
+def _plot_curves(curves, *, ax, figsize, curve, auc, xlabel, title, legend_title, decorate=None):
+    """Curves of several predictions on one axes, each labelled with its AUC.
+
+    Parameters
+    ----------
+    curves : dict of str to (y_true, p_gc)
+    curve : callable
+        ``curve(y_true, p_gc)``: the (x, TPR) points of one curve.
+    auc : callable
+        ``auc(y_true, p_gc)``: the area shown in the legend.
+    decorate : callable, optional
+        ``decorate(ax, line, y_true, p_gc)`` after each curve, and
+        ``decorate(ax, None, None, None)`` once after all of them.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    fig, ax = _axes(ax, figsize)
+    for label, y_true, y_score in _items(curves):
+        (line,) = ax.plot(*curve(y_true, y_score), label=f"{label} (AUC {auc(y_true, y_score):.3f})")
+        if decorate is not None:
+            decorate(ax, line, y_true, y_score)
+    if decorate is not None:
+        decorate(ax, None, None, None)
+    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel=xlabel, ylabel="true-positive rate (TPR)", title=title)
+    ax.legend(loc="lower right", fontsize="small", title=legend_title, title_fontsize="small")
+    return fig
+
+
+def _roc_points(y_true, y_score):
+    pts = roc_curve_points(y_true, y_score)
+    return pts["fpr"], pts["tpr"]
+
+
+def _fdr_tpr_points(y_true, y_score):
+    pts = fdr_tpr_curve(y_true, y_score)
+    return pts["fdr"], pts["tpr"]
+
+
 def plot_roc(curves, *, ax=None, title="ROC curve", figsize=(5, 4.5)):
     """ROC curves of several predictions on one axes.
 
@@ -40,16 +80,13 @@ def plot_roc(curves, *, ax=None, title="ROC curve", figsize=(5, 4.5)):
     -------
     matplotlib.figure.Figure
     """
-    fig, ax = _axes(ax, figsize)
-    for label, y_true, y_score in _items(curves):
-        pts = roc_curve_points(y_true, y_score)
-        auc = roc_auc(y_true, y_score)
-        ax.plot(pts["fpr"], pts["tpr"], drawstyle="default", label=f"{label} (AUC {auc:.3f})")
-    ax.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls=":", label="random")
-    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="false-positive rate (FPR)",
-           ylabel="true-positive rate (TPR)", title=title)
-    ax.legend(loc="lower right", fontsize="small", title="ROC AUC", title_fontsize="small")
-    return fig
+    def random_guess(ax, line, y_true, y_score):
+        if line is None:
+            ax.plot([0, 1], [0, 1], color="0.6", lw=0.8, ls=":", label="random")
+
+    return _plot_curves(curves, ax=ax, figsize=figsize, curve=_roc_points, auc=roc_auc,
+                        xlabel="false-positive rate (FPR)", title=title, legend_title="ROC AUC",
+                        decorate=random_guess)
 
 
 def plot_fdr_tpr(curves, *, ax=None, threshold=GC_THRESHOLD, title="TPR versus FDR", figsize=(5, 4.5)):
@@ -69,25 +106,16 @@ def plot_fdr_tpr(curves, *, ax=None, threshold=GC_THRESHOLD, title="TPR versus F
     -------
     matplotlib.figure.Figure
     """
-    fig, ax = _axes(ax, figsize)
-    for label, y_true, y_score in _items(curves):
-        pts = fdr_tpr_curve(y_true, y_score)
-        auc = rescaled_auc_fdr_tpr(y_true, y_score)
-        (line,) = ax.plot(pts["fdr"], pts["tpr"], label=f"{label} (AUC {auc:.3f})")
-        if threshold is not None:
-            y, s = _inputs(y_true, y_score)
-            pred = s > threshold
-            tp, fp = np.count_nonzero(y & pred), np.count_nonzero(~y & pred)
-            if y.any():
-                ax.plot(fp / (tp + fp) if tp + fp else 0.0, tp / y.sum(), "o",
-                        color=line.get_color(), ms=5)
-    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="false-discovery rate (FDR)",
-           ylabel="true-positive rate (TPR)", title=title)
-    if threshold is not None:
-        ax.plot([], [], "o", color="0.3", ms=5, label=f"p_gc > {threshold:g}")
-    ax.legend(loc="lower right", fontsize="small", title="rescaled AUC(FDR,TPR)",
-              title_fontsize="small")
-    return fig
+    def operating_point(ax, line, y_true, y_score):
+        if line is None:
+            ax.plot([], [], "o", color="0.3", ms=5, label=f"p_gc > {threshold:g}")
+        elif _inputs(y_true, y_score)[0].any():
+            ax.plot(fdr(y_true, y_score, threshold=threshold), tpr(y_true, y_score, threshold=threshold), "o",
+                    color=line.get_color(), ms=5)
+
+    return _plot_curves(curves, ax=ax, figsize=figsize, curve=_fdr_tpr_points, auc=rescaled_auc_fdr_tpr,
+                        xlabel="false-discovery rate (FDR)", title=title, legend_title="rescaled AUC(FDR,TPR)",
+                        decorate=None if threshold is None else operating_point)
 
 
 def plot_per_galaxy(per_galaxy, *, metrics=("tpr", "fdr"), x="n_gcs", ax=None, title=None,

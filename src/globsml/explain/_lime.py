@@ -327,15 +327,10 @@ def lime_explain(
     -------
     LimeExplanation
     """
-    feature_names = _feature_names(feature_names)
-    train = _training_matrix(training, feature_names)
-    x, filled = _instance(x, feature_names, train)
-    explainer = _explainer(train, feature_names, kernel_width=kernel_width, seed=seed, discretize=discretize)
-    num_features = min(int(num_features), len(feature_names))
-    return _one_call(
-        explainer, x, _predict_fn(model, feature_names), feature_names,
-        num_features=num_features, num_samples=num_samples, filled=filled,
-    )
+    (explanation,) = _lime_calls(model, x, training, n_calls=1, feature_names=feature_names,
+                                 num_features=num_features, num_samples=num_samples,
+                                 kernel_width=kernel_width, discretize=discretize, seed=seed)
+    return explanation
 
 
 def lime_stability(
@@ -361,19 +356,31 @@ def lime_stability(
     -------
     LimeStability
     """
+    exps = _lime_calls(model, x, training, n_calls=n_calls, feature_names=feature_names,
+                       num_features=num_features, num_samples=num_samples,
+                       kernel_width=kernel_width, discretize=discretize, seed=seed)
+    vsi, csi = stability_indices([e.intervals for e in exps])
+    return LimeStability(vsi=vsi, csi=csi, explanations=exps)
+
+
+def _lime_calls(model, x, training, *, n_calls, feature_names, num_features, num_samples, kernel_width,
+                discretize, seed):
+    """``n_calls`` LIME explanations of one source by one explainer seeded with ``seed``.
+
+    The calls draw successive samples of the explainer's random state: the
+    first is :func:`lime_explain`'s explanation, the others differ from it.
+    """
     feature_names = _feature_names(feature_names)
     train = _training_matrix(training, feature_names)
     x, filled = _instance(x, feature_names, train)
     explainer = _explainer(train, feature_names, kernel_width=kernel_width, seed=seed, discretize=discretize)
     predict = _predict_fn(model, feature_names)
     num_features = min(int(num_features), len(feature_names))
-    exps = [
+    return [
         _one_call(explainer, x, predict, feature_names, num_features=num_features,
                   num_samples=num_samples, filled=filled)
         for _ in range(int(n_calls))
     ]
-    vsi, csi = stability_indices([e.intervals for e in exps])
-    return LimeStability(vsi=vsi, csi=csi, explanations=exps)
 
 
 def _feature_names(feature_names):

@@ -12,11 +12,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor, RandomForestClassifier, RandomForestRegressor
 from sklearn.pipeline import Pipeline
+from sklearn.tree import BaseDecisionTree
 
 from .._errors import GlobsmlError
 
 __all__ = ["ShapValues", "shap_values"]
+
+#: Trees and forests of trees, whose SHAP values add up to the probability
+#: (their leaves hold class frequencies); boosted trees add up to log-odds.
+_PROBABILITY_TREES = (BaseDecisionTree, RandomForestClassifier, RandomForestRegressor, ExtraTreesClassifier,
+                      ExtraTreesRegressor)
 
 
 @dataclass
@@ -121,6 +128,5 @@ def shap_values(model, X, *, feature_names=None, background=None):
     # check_additivity trips over float32 tree thresholds of some ensembles.
     raw = explainer.shap_values(Xt, check_additivity=False)
     values, base = _class1(raw, explainer.expected_value, Xt.shape[1])
-    proba_models = ("RandomForest", "ExtraTrees", "DecisionTree")
-    output = "probability" if type(est).__name__.startswith(proba_models) else "log-odds"
+    output = "probability" if isinstance(est, _PROBABILITY_TREES) else "log-odds"
     return ShapValues(values=values, base_value=base, feature_names=names, output=output)

@@ -9,7 +9,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 from scipy.spatial import cKDTree
 
-from .._errors import GlobsmlError
+from .._errors import DataFormatError, GlobsmlError
 from ..data._cutouts import check_data_size
 from ..data._schema import CUTOUT_SHAPE, FEATURE_TABLE_COLUMNS, SEGMENTATION_COLUMNS
 from ._fwhm import gaussian_fwhm
@@ -42,21 +42,29 @@ _CATALOG_NAMES = {
 
 
 def read_frame(path):
-    """Read a 2-D image and its WCS from a FITS file.
+    """Read a 2-D image, its header and its WCS from a FITS file.
 
     The first HDU named ``SCI`` is used (HST drizzled products), else the
-    first HDU holding a 2-D array.
+    first HDU holding a 2-D array. Every header's promised data size is
+    checked against the file before any data is read.
 
     Returns
     -------
     data : numpy.ndarray
         float64 image.
+    header : astropy.io.fits.Header
+        The header of that HDU (e.g. for the target's name).
     wcs : astropy.wcs.WCS or None
         The celestial WCS of that HDU, None if the header has none.
+
+    Raises
+    ------
+    DataFormatError
+        If the file is missing or unreadable, or holds no 2-D image.
     """
     path = Path(path)
     if not path.is_file():
-        raise GlobsmlError(f"{path}: no such file")
+        raise DataFormatError(f"{path}: no such file")
     try:
         with fits.open(path) as hdul:
             for h in hdul:  # before any data is touched: a header may promise more than the file holds
@@ -64,18 +72,19 @@ def read_frame(path):
             hdus = [h for h in hdul if h.name == "SCI" and h.data is not None and h.data.ndim == 2]
             hdus = hdus or [h for h in hdul if h.data is not None and getattr(h.data, "ndim", 0) == 2]
             if not hdus:
-                raise GlobsmlError(f"{path}: no 2-D image in any HDU")
+                raise DataFormatError(f"{path}: no 2-D image in any HDU")
             hdu = hdus[0]
             data = np.array(hdu.data, dtype=float)
+            header = hdu.header.copy()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                wcs = WCS(hdu.header)
+                wcs = WCS(header)
             wcs = wcs.celestial if wcs.has_celestial else None
     except GlobsmlError:
         raise
     except Exception as exc:
-        raise GlobsmlError(f"{path}: unreadable FITS image ({exc})") from None
-    return data, wcs
+        raise DataFormatError(f"{path}: unreadable FITS image ({exc})") from None
+    return data, header, wcs
 
 
 def make_cutouts(images, x, y, *, size=CUTOUT_SHAPE[1:]):
@@ -227,62 +236,93 @@ def extract_sources(g_image, z_image, *, wcs=None, ebv=0.0, galaxy="", n_sigma=F
         ``(n, 2, 20, 20)`` float32 cut-outs of the background-subtracted
         images; frame ``i`` is source ``ID == i``.
     """
+    where = f"extract_sources: {galaxy or 'images'}"
+    g, z, valid = _check_frames(g_image, z_image, edge=edge, where=where)
+    subtracted, cats = {}, {}
+    for band, image in (("g", g), ("z", z)):
+        subtracted[band], cats[band] = _detect_and_measure(
+            image, valid, wcs=wcs, n_sigma=n_sigma, n_pixels=n_pixels, kernel_fwhm=kernel_fwhm,
+            box_size=box_size, deblend=deblend, progress=progress, name=f"{galaxy or 'frame'} {band}")
+    keep_g, keep_z = _match_bands(cats["g"], cats["z"], valid, edge=edge, match_radius=match_radius)
+    return _source_table(cats, keep_g, keep_z, subtracted, ebv=ebv, galaxy=galaxy)
+
+
+def _check_frames(g_image, z_image, *, edge, where):
+    """The two frames as float arrays, checked, and the mask of on-detector pixels."""
     g = np.asarray(g_image, dtype=float)
     z = np.asarray(z_image, dtype=float)
     if g.ndim != 2 or z.ndim != 2:
-        raise GlobsmlError(f"extract_sources: {galaxy or 'images'}: expected 2-D images, got shapes {g.shape} and {z.shape}")
+        raise GlobsmlError(f"{where}: expected 2-D images, got shapes {g.shape} and {z.shape}")
     if g.shape != z.shape:
-        raise GlobsmlError(f"extract_sources: {galaxy or 'images'}: the g image {g.shape} and z image {z.shape} "
+        raise GlobsmlError(f"{where}: the g image {g.shape} and z image {z.shape} "
                            "must be aligned on the same pixel grid")
     if min(g.shape) < 2 * edge + 20:
-        raise GlobsmlError(f"extract_sources: {galaxy or 'images'}: images of {g.shape} are too small")
+        raise GlobsmlError(f"{where}: images of {g.shape} are too small")
     valid = np.isfinite(g) & np.isfinite(z) & (g != 0) & (z != 0)
     if valid.mean() < 0.05:
-        raise GlobsmlError(f"extract_sources: {galaxy or 'images'}: fewer than 5 % of the pixels are on the detector")
+        raise GlobsmlError(f"{where}: fewer than 5 % of the pixels are on the detector")
+    return g, z, valid
 
-    subtracted, cats = {}, {}
-    for band, img in (("g", g), ("z", z)):
-        if progress:
-            print(f"{galaxy or 'frame'} {band}: background, detection{' and deblending' if deblend else ''}", flush=True)
-        bkg, rms = _background(img, valid, box_size)
-        sub = np.where(valid, img - bkg, np.nan)
-        subtracted[band] = sub
-        segm = _detect(sub, valid, rms, n_sigma=n_sigma, n_pixels=n_pixels, kernel_fwhm=kernel_fwhm, deblend=deblend,
-                       progress=progress)
-        if progress and segm is not None:
-            print(f"{galaxy or 'frame'} {band}: {segm.n_labels} segments; measuring them", flush=True)
-        cats[band] = None if segm is None or segm.n_labels == 0 else _catalog(sub, valid, segm, wcs, progress=progress)
 
-    # Edge: distance of each pixel to the frame border or an off-detector pixel.
+def _detect_and_measure(image, valid, *, wcs, n_sigma, n_pixels, kernel_fwhm, box_size, deblend, progress, name):
+    """One band: the background-subtracted image and the catalogue of its segments (None without any)."""
+    if progress:
+        print(f"{name}: background, detection{' and deblending' if deblend else ''}", flush=True)
+    bkg, rms = _background(image, valid, box_size)
+    sub = np.where(valid, image - bkg, np.nan)
+    segm = _detect(sub, valid, rms, n_sigma=n_sigma, n_pixels=n_pixels, kernel_fwhm=kernel_fwhm, deblend=deblend,
+                   progress=progress)
+    if progress and segm is not None:
+        print(f"{name}: {segm.n_labels} segments; measuring them", flush=True)
+    cat = None if segm is None or segm.n_labels == 0 else _catalog(sub, valid, segm, wcs, progress=progress)
+    return sub, cat
+
+
+def _match_bands(cat_g, cat_z, valid, *, edge, match_radius):
+    """Row positions (in the g and z catalogues) of the matched sources away from edges.
+
+    A g source counts when its centroid lies more than ``edge`` pixels from
+    the frame border and from any off-detector pixel; it is matched to the
+    nearest z source within ``match_radius`` pixels, one to one (a z source
+    claimed by several g sources goes to the nearest).
+    """
+    keep_g = keep_z = np.empty(0, np.int64)
+    if cat_g is None or cat_z is None:
+        return keep_g, keep_z
     from scipy import ndimage
 
-    padded = np.pad(valid, 1, constant_values=False)
-    dist = ndimage.distance_transform_edt(padded)[1:-1, 1:-1]
+    # Edge: distance of each pixel to the frame border or an off-detector pixel.
+    ny, nx = valid.shape
+    dist = ndimage.distance_transform_edt(np.pad(valid, 1, constant_values=False))[1:-1, 1:-1]
+    gx, gy = cat_g["xcentroid"], cat_g["ycentroid"]
+    ok = np.isfinite(gx) & np.isfinite(gy)
+    ix = np.clip(np.floor(np.nan_to_num(gx) + 0.5).astype(int), 0, nx - 1)
+    iy = np.clip(np.floor(np.nan_to_num(gy) + 0.5).astype(int), 0, ny - 1)
+    ok &= dist[iy, ix] > edge
+    ok &= (gx >= edge) & (gx <= nx - 1 - edge) & (gy >= edge) & (gy <= ny - 1 - edge)
+    zx, zy = cat_z["xcentroid"], cat_z["ycentroid"]
+    zidx = np.flatnonzero(np.isfinite(zx) & np.isfinite(zy))
+    gidx = np.flatnonzero(ok)
+    if len(zidx) and len(gidx):
+        tree = cKDTree(np.c_[zx[zidx], zy[zidx]])
+        d, j = tree.query(np.c_[gx[gidx], gy[gidx]], distance_upper_bound=match_radius)
+        hit = np.isfinite(d)
+        gi, zi, d = gidx[hit], zidx[j[hit]], d[hit]
+        order = np.lexsort((d, zi))
+        first = np.ones(len(order), bool)
+        first[1:] = zi[order][1:] != zi[order][:-1]
+        sel = np.sort(order[first])
+        keep_g, keep_z = gi[sel], zi[sel]
+    return keep_g, keep_z
 
-    keep_g = keep_z = np.empty(0, np.int64)
-    if cats["g"] is not None and cats["z"] is not None:
-        gx, gy = cats["g"]["xcentroid"], cats["g"]["ycentroid"]
-        ok = np.isfinite(gx) & np.isfinite(gy)
-        ix = np.clip(np.floor(np.nan_to_num(gx) + 0.5).astype(int), 0, g.shape[1] - 1)
-        iy = np.clip(np.floor(np.nan_to_num(gy) + 0.5).astype(int), 0, g.shape[0] - 1)
-        ok &= dist[iy, ix] > edge
-        ok &= (gx >= edge) & (gx <= g.shape[1] - 1 - edge) & (gy >= edge) & (gy <= g.shape[0] - 1 - edge)
-        zx, zy = cats["z"]["xcentroid"], cats["z"]["ycentroid"]
-        zok = np.isfinite(zx) & np.isfinite(zy)
-        zidx = np.flatnonzero(zok)
-        gidx = np.flatnonzero(ok)
-        if len(zidx) and len(gidx):
-            tree = cKDTree(np.c_[zx[zidx], zy[zidx]])
-            d, j = tree.query(np.c_[gx[gidx], gy[gidx]], distance_upper_bound=match_radius)
-            hit = np.isfinite(d)
-            gi, zi, d = gidx[hit], zidx[j[hit]], d[hit]
-            # One-to-one: a z source claimed by several g sources goes to the nearest.
-            order = np.lexsort((d, zi))
-            first = np.ones(len(order), bool)
-            first[1:] = zi[order][1:] != zi[order][:-1]
-            sel = np.sort(order[first])
-            keep_g, keep_z = gi[sel], zi[sel]
 
+def _source_table(cats, keep_g, keep_z, subtracted, *, ebv, galaxy):
+    """The published table and the cut-outs of the matched sources.
+
+    Morphology from both bands' catalogues, aperture photometry at each
+    band's centroid, magnitudes and colours, cut-outs centred on the g
+    centroid and the ``fwhm`` fitted on them.
+    """
     n = len(keep_g)
     cols = {}
     for c in (*SEGMENTATION_COLUMNS, "sky_centroid.ra", "sky_centroid.dec"):

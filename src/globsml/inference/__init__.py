@@ -31,7 +31,7 @@ from ._conformal import (
 from ._dask import (
     Partition, write_partitions, list_partitions, predict_partitions, read_partitioned,
 )
-from ._detect import read_frame, detect_candidates
+from ._detect import detect_candidates
 from ._figures import plot_candidate_colours
 from ._predict import (
     predict_catalogue, catalogue_frame, catalogue_metrics, evaluate_predictions, metrics_summary,
@@ -82,7 +82,6 @@ __all__ = [
     "list_partitions",
     "predict_partitions",
     "read_partitioned",
-    "read_frame",
     "detect_candidates",
     "plot_candidate_colours",
     "predict_catalogue",

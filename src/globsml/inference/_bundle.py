@@ -739,16 +739,17 @@ def published_bundle(name, *, path=None, mc_passes=None):
     """
     if name not in PUBLISHED_BUNDLES:
         raise GlobsmlError(f"unknown published network {name!r}; known: {', '.join(PUBLISHED_BUNDLES)}")
+    from ..experiments import get_setup
     from ..models import make_model
 
     params = {k: v for k, v in (("path", path), ("mc_passes", mc_passes)) if v is not None}
     model = make_model(name, **params)
-    trained_on = "Virgo" if "virgo2fornax" in name else "Fornax"
+    setup = get_setup(model.network)  # the set-up the network was trained under
     return Bundle(
         model,
         input="images",
         name=name,
         threshold=GC_THRESHOLD,
-        training={"source": "Dold & Fahrion 2022, published trained network", "trained_on": trained_on,
-                  "setup": name.removeprefix("published-cnn-")},
+        training={"source": "Dold & Fahrion 2022, published trained network",
+                  "trained_on": setup.train_cluster, "setup": setup.name},
     )

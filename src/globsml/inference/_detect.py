@@ -10,51 +10,11 @@ from .._errors import DataFormatError, GlobsmlError
 from .._io import atomic_path
 from .._paths import check_output_dir, is_inside
 from ..data import IMAGE_DIRNAME, IMAGE_SUFFIX, write_cutouts
-from ..data._cutouts import check_data_size
 from ._bundle import load_bundle
 from ._catalogue import catalogue_format, catalogue_provenance, write_catalogue
 from ._predict import catalogue_frame
 
-__all__ = ["read_frame", "detect_candidates"]
-
-
-def read_frame(path):
-    """The first 2-d image of a FITS file and its WCS (``None`` without one).
-
-    Raises
-    ------
-    DataFormatError
-        If the file is unreadable or holds no 2-d image.
-    """
-    from astropy.io import fits
-    from astropy.wcs import WCS
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataFormatError(f"{path}: no such FITS file")
-    try:
-        with fits.open(path) as hdul:
-            for hdu in hdul:
-                check_data_size(path, hdu)  # before the data: a header may promise more than the file holds
-                if hdu.data is not None and getattr(hdu.data, "ndim", 0) == 2:
-                    data = np.asarray(hdu.data, dtype=np.float64)
-                    header = hdu.header
-                    break
-            else:
-                raise DataFormatError(f"{path}: no 2-d image in any HDU")
-    except DataFormatError:
-        raise
-    except Exception as exc:
-        raise DataFormatError(f"{path}: unreadable FITS file ({exc})") from None
-    wcs = None
-    if header.get("CTYPE1"):
-        try:
-            wcs = WCS(header)
-        except Exception as exc:
-            raise DataFormatError(f"{path}: invalid WCS in the header ({exc})") from None
-        if not wcs.has_celestial:
-            wcs = None
-    return data, header, wcs
+__all__ = ["detect_candidates"]
 
 
 def _galaxy_name(header, path):
@@ -92,7 +52,7 @@ def detect_candidates(g_image, z_image, *, bundle, out, galaxy=None, ebv=0.0, th
         Paths (``sources``, ``cutouts``, ``catalogue``) and the catalogue
         (``catalogue_frame``).
     """
-    from ..features import extract_sources
+    from ..features import extract_sources, read_frame
 
     # options first: nothing computed before a mistake in them is found
     if threshold is not None:

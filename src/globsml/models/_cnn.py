@@ -241,30 +241,22 @@ class GCCNNClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstimato
         self
         """
         _torch.use_threads(self.n_threads)
-        X = as_cutouts(X, "GCCNNClassifier.fit")
-        y = _torch.check_labels(y, len(X), "GCCNNClassifier.fit")
-        if eval_set is not None:
-            X_val = as_cutouts(eval_set[0], "GCCNNClassifier.fit eval_set")
-            y_val = np.asarray(eval_set[1], dtype=np.float32)
-            if len(y_val) != len(X_val):
-                raise GlobsmlError(f"GCCNNClassifier.fit eval_set: {len(X_val)} cut-outs, {len(y_val)} labels")
+        X, y, X_val, y_val = _torch.fit_data(X, y, eval_set, as_input=as_cutouts, what="GCCNNClassifier.fit")
         params = {k: v for k, v in self.get_params().items() if k not in self._PREDICT_ONLY}
         # ``cnn``, ``cnn+1nn`` and ``cnn+12nn`` train the same network on the same
         # data, and training is deterministic: inside reusing_fits() (the
         # benchmark's runs of one split) the second and third take the first's
         # weights instead of training again (hours on the full survey).
-        key = fit_key(type(self).__qualname__, params, X, y, None if eval_set is None else (X_val, y_val))
+        key = fit_key(type(self).__qualname__, params, X, y, None if X_val is None else (X_val, y_val))
         trained_here = []
 
         def train():
-            if eval_set is not None:
-                x_train, y_train = clean_cutouts(X, self.nan_value), y
-                x_val, y_val_t = clean_cutouts(X_val, self.nan_value), torch.from_numpy(y_val)
-            else:
-                tr, va = _torch.validation_split(y, self.validation_fraction, self.random_state)
-                x_train, y_train = clean_cutouts(X[tr], self.nan_value, copy=False), y[tr]
-                x_val = clean_cutouts(X[va], self.nan_value, copy=False) if len(va) else None
-                y_val_t = torch.from_numpy(y[va]) if len(va) else None
+            x_train, y_train, x_val, y_val_t = _torch.split_validation(
+                X, y, X_val, y_val, fraction=self.validation_fraction, random_state=self.random_state)
+            given = X_val is not None  # the caller's arrays: clean a copy (a split's rows are copies)
+            x_train = clean_cutouts(x_train, self.nan_value, copy=given)
+            x_val, y_val_t = ((clean_cutouts(x_val, self.nan_value, copy=given), torch.from_numpy(y_val_t))
+                              if len(x_val) else (None, None))
             gen = _torch.generator(self.random_state)
             self.network_ = CNNNet(self.dropout)
             self.best_epoch_, self.history_ = _torch.train_binary(

@@ -303,8 +303,7 @@ def _published_factory(network):
     return factory
 
 
-for _network in ("virgo2fornax", "fornax2virgo"):
-    _train = "Virgo" if _network == "virgo2fornax" else "Fornax"
+for _network, _train in (("virgo2fornax", "Virgo"), ("fornax2virgo", "Fornax")):
     register_model(
         f"published-cnn-{_network}", _published_factory(_network), input="images",
         description=f"the published CNN trained on {_train} (pretrained; needs ${ENV_VAR}; fit refused)",

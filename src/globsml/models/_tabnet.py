@@ -7,12 +7,11 @@ import warnings
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
 
 from .._errors import GlobsmlError
 from ..data import FEATURES
 from . import _torch
-from ._mlp import _as_frame, _export_preprocessor, _import_preprocessor, _make_preprocessor
+from ._feature_nets import FeatureNetMixin
 from ._registry import register_model
 
 __all__ = ["GCTabNetClassifier"]
@@ -44,7 +43,7 @@ def _tpr_fdr_metric(Metric):
     return TPRminusFDR
 
 
-class GCTabNetClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstimator):
+class GCTabNetClassifier(FeatureNetMixin, ClassifierMixin, BaseEstimator):
     """TabNet (Arik & Pfister 2021) as published: n_steps 5, n_d 10, n_a 10.
 
     A thin wrapper of ``pytorch_tabnet.tab_model.TabNetClassifier`` that
@@ -104,6 +103,8 @@ class GCTabNetClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstim
         self.random_state = random_state
         self.n_threads = n_threads
 
+    _NETWORK = "tabnet_"
+
     def _inner(self):
         TabNetClassifier, _ = _tabnet_classes()
         return TabNetClassifier(
@@ -113,38 +114,16 @@ class GCTabNetClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstim
             verbose=0, device_name="cpu",
         )
 
-    def _values(self, frame, what):
-        values = frame if self.preprocessor_ is None else self.preprocessor_.transform(frame)
-        values = np.asarray(values, dtype=np.float32)
-        if not np.isfinite(values).all():
-            bad = np.argwhere(~np.isfinite(values))[0]
-            raise GlobsmlError(
-                f"{what}: non-finite value in feature {FEATURES[bad[1]]!r} (row {bad[0]}); use "
-                "preprocessor='published' (median imputation) or impute first"
-            )
-        return values
-
     def fit(self, X, y, *, eval_set=None):
         """Train on the raw features ``X`` and labels ``y`` (1 = GC); returns self."""
         _torch.use_threads(self.n_threads)
         _, Metric = _tabnet_classes()
-        frame = _as_frame(X, "GCTabNetClassifier.fit")
-        y = _torch.check_labels(y, len(frame), "GCTabNetClassifier.fit").astype(np.int64)
-        if eval_set is not None:
-            tr = np.arange(len(frame))
-            val_frame = _as_frame(eval_set[0], "GCTabNetClassifier.fit eval_set")
-            y_val = np.asarray(eval_set[1]).astype(np.int64)
-        else:
-            tr, va = _torch.validation_split(y, self.validation_fraction, self.random_state)
-            val_frame, y_val = frame.iloc[va], y[va]
-        self.preprocessor_ = _make_preprocessor(self.preprocessor)
-        if self.preprocessor_ is not None:
-            self.preprocessor_.fit(frame.iloc[tr])
-        x_train = self._values(frame.iloc[tr], "GCTabNetClassifier.fit")
+        train_frame, y_train, val_frame, y_val = self._fit_frames(X, y, eval_set)
+        x_train = self._values(train_frame, "GCTabNetClassifier.fit")
         fit_kw = {}
         if len(val_frame):
             x_val = self._values(val_frame, "GCTabNetClassifier.fit validation")
-            fit_kw = {"eval_set": [(x_val, y_val)], "eval_name": ["valid"],
+            fit_kw = {"eval_set": [(x_val, y_val.astype(np.int64))], "eval_name": ["valid"],
                       "eval_metric": [_tpr_fdr_metric(Metric)]}
         self.tabnet_ = self._inner()
         _torch.generator(self.random_state)
@@ -153,7 +132,7 @@ class GCTabNetClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstim
             # Its notices about best weights / no early stopping: documented behaviour here.
             warnings.filterwarnings("ignore", message=".*(best weights|early stopping).*", category=UserWarning)
             self.tabnet_.fit(
-                x_train, y[tr], max_epochs=self.max_epochs,
+                x_train, y_train.astype(np.int64), max_epochs=self.max_epochs,
                 patience=self.patience if len(val_frame) else 0,
                 batch_size=self.batch_size, virtual_batch_size=self.virtual_batch_size,
                 drop_last=False, **fit_kw,
@@ -166,33 +145,21 @@ class GCTabNetClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstim
 
     def predict_proba(self, X):
         """(n, 2) array of [p(not GC), p(GC)]."""
-        check_is_fitted(self, "tabnet_")
-        _torch.use_threads(self.n_threads)
-        values = self._values(_as_frame(X, "GCTabNetClassifier.predict_proba"),
-                              "GCTabNetClassifier.predict_proba")
-        proba = np.asarray(self.tabnet_.predict_proba(values), dtype=float)
+        values = self._predict_values(X)  # first: it raises NotFittedError before tabnet_ is read
         # pytorch-tabnet orders the columns by its sorted training classes: [0, 1].
-        return proba
+        return np.asarray(self.tabnet_.predict_proba(values), dtype=float)
 
-    def _export_state(self):
-        """The fitted model as tensors and plain values (``torch.load(weights_only=True)``)."""
-        check_is_fitted(self, "tabnet_")
+    # -- bundles (the rest of the state: FeatureNetMixin) ------------------
+    def _network_state(self):
         net = self.tabnet_
         return {
-            **self._state_header(),
             "state_dict": _torch.state_dict_plain(net.network),
             "input_dim": int(net.input_dim),
             "output_dim": int(net.output_dim),
             "classes": [int(c) for c in net.classes_],
-            "best_epoch": int(self.best_epoch_),
-            "preprocessor": None if self.preprocessor_ is None else _export_preprocessor(self.preprocessor_),
         }
 
-    @classmethod
-    def _from_state(cls, state):
-        """Rebuild a fitted estimator from :meth:`_export_state` output."""
-        _torch.check_state(state, cls)
-        self = cls(**state["params"])
+    def _load_network(self, state):
         net = self._inner()
         net.input_dim, net.output_dim = state["input_dim"], state["output_dim"]
         net.virtual_batch_size = self.virtual_batch_size
@@ -205,10 +172,6 @@ class GCTabNetClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstim
         net.target_mapper = {c: i for i, c in enumerate(classes)}
         net.preds_mapper = {str(i): c for i, c in enumerate(classes)}
         self.tabnet_ = net
-        self.preprocessor_ = None if state["preprocessor"] is None else _import_preprocessor(state["preprocessor"])
-        self.best_epoch_ = state["best_epoch"]
-        self._set_tabular_fitted(FEATURES)
-        return self
 
 
 def _factory(random_state=0, **params):

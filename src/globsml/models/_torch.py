@@ -101,17 +101,62 @@ def validation_rates(y_true, proba):
     return (tpr(y_true, proba, threshold=GC_THRESHOLD), fdr(y_true, proba, threshold=GC_THRESHOLD))
 
 
-def check_labels(y, n, what):
-    """0/1 labels as a float32 tensor; clear errors for anything else."""
+def check_labels(y, n, what, *, both_classes=True):
+    """0/1 labels as a float32 array; clear errors for anything else.
+
+    ``both_classes``: refuse labels of a single class (training labels;
+    validation labels may lack GCs).
+    """
     y = np.asarray(y)
     if y.ndim != 1 or len(y) != n:
         raise GlobsmlError(f"{what}: {n} rows but labels of shape {y.shape}")
     values = set(np.unique(y).tolist())
     if not values <= {0, 1, False, True}:
         raise GlobsmlError(f"{what}: labels must be 0/1 (GC = 1), got values {sorted(values)[:5]}")
-    if len(values) < 2:
+    if both_classes and len(values) < 2:
         raise GlobsmlError(f"{what}: the training labels hold a single class ({values}); need GCs and non-GCs")
     return y.astype(np.float32)
+
+
+def fit_data(X, y, eval_set, *, as_input, what):
+    """``fit``'s inputs and labels, and those of its ``eval_set``, checked.
+
+    Parameters
+    ----------
+    X, y : array-like
+        Training inputs and 0/1 labels.
+    eval_set : (X_val, y_val) or None
+    as_input : callable
+        ``as_input(X, what)``: the model's input type (features, cut-outs).
+    what : str
+        Names the call in error messages.
+
+    Returns
+    -------
+    X, y, X_val, y_val
+        ``X_val`` and ``y_val`` are None without an ``eval_set``; labels
+        are float32.
+    """
+    X = as_input(X, what)
+    y = check_labels(y, len(X), what)
+    if eval_set is None:
+        return X, y, None, None
+    X_val = as_input(eval_set[0], f"{what} eval_set")
+    return X, y, X_val, check_labels(eval_set[1], len(X_val), f"{what} eval_set", both_classes=False)
+
+
+def split_validation(X, y, X_val, y_val, *, fraction, random_state):
+    """(X_train, y_train, X_val, y_val): the given validation rows, else a split of ``X``.
+
+    Without ``X_val`` a stratified ``fraction`` of the rows
+    (:func:`validation_split`) validates; rows are taken with ``.iloc``
+    from DataFrames.
+    """
+    if X_val is not None:
+        return X, y, X_val, y_val
+    train, val = validation_split(y, fraction, random_state)
+    rows = X.iloc if hasattr(X, "iloc") else X
+    return rows[train], y[train], rows[val], y[val]
 
 
 def validation_split(y, fraction, random_state):
