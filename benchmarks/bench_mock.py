@@ -2,8 +2,8 @@
 
 Usage::
 
-    nice python benchmarks/bench_mock.py --baseline /path/to/old/checkout [--every 7] [--scale 1] [--tag NAME]
-    nice python benchmarks/bench_mock.py --keep DIR            # this code alone, the mock kept in DIR
+    python benchmarks/bench_mock.py --baseline /path/to/old/checkout [--every 7] [--scale 1] [--tag NAME]
+    python benchmarks/bench_mock.py --keep DIR            # this code alone, the mock kept in DIR
 
 Each code makes the same mock (seed, scale, galaxies) in a child process
 (``PYTHONPATH`` at its ``src``) with the survey's default 2 worker
@@ -15,6 +15,12 @@ every N-th galaxy by number of sources (full size) instead of all 141,
 and the figures are also given per source and extrapolated to the
 84,929 sources of the full survey. Writes
 ``benchmarks/results/bench_mock[_TAG].json`` and ``.md``.
+
+``--compare A B`` compares two mocks of the same galaxies (e.g. the
+baseline's and this code's, made with ``--keep``): the share of the
+kept sources that both hold (same frame position) and the largest
+difference of their measured features; the result is added to the
+``--tag``'s result files.
 """
 
 import argparse
@@ -59,6 +65,34 @@ def time_mock(src, out, *, seed, scale, galaxies):
             "load_average_at_end": [round(x, 2) for x in os.getloadavg()]}
 
 
+def compare_mocks(a, b):
+    """How far two mocks of the same galaxies are apart: shared sources and their feature differences."""
+    import numpy as np
+    import pandas as pd
+    from scipy.spatial import cKDTree
+
+    ta, tb = (pd.read_csv(Path(d) / "ACS_sources_original.csv") for d in (a, b))
+    cols = ["m3_g", "m3_z", "CI_g", "CI_z", "colour", "area", "area_z", "eccentricity", "pGC"]
+    shared, largest = 0, 0.0
+    for galaxy, ga in ta.groupby("galaxy"):
+        gb = tb[tb["galaxy"] == galaxy]
+        dist, idx = cKDTree(gb[["xcentroid", "ycentroid"]].to_numpy()).query(ga[["xcentroid", "ycentroid"]].to_numpy())
+        same = dist < 1e-3
+        shared += int(same.sum())
+        if same.any():
+            diff = np.abs(ga[cols].to_numpy()[same] - gb[cols].to_numpy()[idx[same]])
+            largest = max(largest, float(np.nanmax(diff)))
+    return {"a": str(a), "b": str(b), "sources_a": len(ta), "sources_b": len(tb), "shared_sources": shared,
+            "shared_share": round(shared / len(ta), 5), "largest_feature_difference_of_shared": largest,
+            "features_compared": cols}
+
+
+def _command(argv):
+    import shlex
+
+    return "python " + shlex.join([os.path.relpath(__file__, ROOT)] + (argv if argv is not None else sys.argv[1:]))
+
+
 def _subset(every, scale):
     if every <= 1:
         return None
@@ -86,6 +120,15 @@ def _markdown(result):
     if "ratio_cpu" in result:
         lines += ["", f"Ratio baseline / new: CPU {result['ratio_cpu']}x, wall {result['ratio_wall']}x "
                   "(the wall ratio moves with the other work on the machine; the CPU ratio is the figure)."]
+    same = result.get("same_mock")
+    if same:
+        lines += ["", "## Is it the same mock?", "", f"Command: `{same['command']}`", ""]
+        lines += [same["note"], ""] if same.get("note") else []
+        lines += [
+                  f"{same['shared_sources']} of {same['sources_a']} sources of {same['a']} are in {same['b']} "
+                  f"({same['shared_share']:.2%}, same frame position within 0.001 px); over those, the largest "
+                  f"difference of {', '.join(same['features_compared'])} is {same['largest_feature_difference_of_shared']:.2g} "
+                  "(float rounding: the network in another memory layout, the noise filters in single precision)."]
     return "\n".join(lines) + "\n"
 
 
@@ -97,12 +140,26 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", help="make this code's mock here and keep it (default: a temporary directory)")
     parser.add_argument("--tag", default="", help="suffix of the result files")
+    parser.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare two mocks, add to the tag's results")
+    parser.add_argument("--note", default="", help="with --compare: where the two mocks came from")
     args = parser.parse_args(argv)
+    res_dir = ROOT / "benchmarks" / "results"
+    stem = "bench_mock" + (f"_{args.tag}" if args.tag else "")
+    if args.compare:
+        same = compare_mocks(*args.compare)
+        same["note"] = args.note
+        same["command"] = _command(argv)
+        print(json.dumps(same, indent=1))
+        path = res_dir / f"{stem}.json"
+        result = json.loads(path.read_text()) if path.is_file() else {}
+        result["same_mock"] = same
+        path.write_text(json.dumps(result, indent=1) + "\n")
+        (res_dir / f"{stem}.md").write_text(_markdown(result))
+        return
 
     galaxies = _subset(args.every, args.scale)
     full_sources = 84929 * args.scale
-    result = {"benchmark": "make_mock_survey, baseline against new", "command": "nice python " + " ".join(
-        [os.path.relpath(__file__, ROOT)] + (argv if argv is not None else sys.argv[1:])),
+    result = {"benchmark": "make_mock_survey, baseline against new", "command": _command(argv),
         "seed": args.seed, "scale": args.scale, "galaxies_made": "all" if galaxies is None else
         f"{len(galaxies)} (every {args.every}-th by size): {', '.join(galaxies)}",
         "cpu_count": os.cpu_count(), "python": platform.python_version()}
@@ -119,9 +176,7 @@ def main(argv=None):
     if "baseline" in result:
         result["ratio_cpu"] = round(result["baseline"]["cpu_s"] / result["new"]["cpu_s"], 2)
         result["ratio_wall"] = round(result["baseline"]["wall_s"] / result["new"]["wall_s"], 2)
-    res_dir = ROOT / "benchmarks" / "results"
     res_dir.mkdir(parents=True, exist_ok=True)
-    stem = "bench_mock" + (f"_{args.tag}" if args.tag else "")
     (res_dir / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
     (res_dir / f"{stem}.md").write_text(_markdown(result))
     print(_markdown(result))
