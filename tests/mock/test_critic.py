@@ -43,6 +43,19 @@ def test_exported_trees_give_the_classifier_log_odds(tmp_path):
     np.testing.assert_allclose(back.log_ratio(table), np.clip(raw, -LOG_RATIO_CLIP, LOG_RATIO_CLIP))
 
 
+def test_exported_trees_with_more_leaves_than_32_bits():
+    """Trees of up to 64 leaves are read with 64-bit leaf sets, to the same log odds."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(4000, 3))
+    X[::6, 2] = np.nan
+    y = (np.sin(3 * X[:, 0]) + X[:, 1] ** 2 + np.nan_to_num(X[:, 2]) > 0.8).astype(int)
+    clf = HistGradientBoostingClassifier(max_iter=5, max_leaf_nodes=60, min_samples_leaf=5,
+                                         random_state=0).fit(X, y)
+    critic = RealismCritic([export_classifier(clf, list("abc"))])
+    assert max(len(p.nodes) for (p,) in clf._predictors) > 2 * 32
+    np.testing.assert_allclose(critic._raw(critic.rounds[0], X), clf.decision_function(X), rtol=0, atol=1e-12)
+
+
 def test_rounds_add_up():
     rng = np.random.default_rng(1)
     clf, X = _fitted(rng)

@@ -100,6 +100,18 @@ def test_same_seed_same_files_and_galaxies_independent(small_mock, tmp_path):
         small_mock / IMAGE_DIRNAME / "FCC100_images.fits").read_bytes()
 
 
+def test_progress_moves_with_every_candidate_batch():
+    """The bar is told of each batch of candidates, not only of finished galaxies; the steps add up."""
+    from globsml.mock._calibration import calibration
+    from globsml.mock._critic import proposal_model, realism_critic
+    from globsml.mock._survey import CRITIC_OVERSAMPLE, _plans, make_galaxy
+
+    plan, rng = next((p, r) for p, r in _plans(0, SCALE) if p.galaxy == "FCC100")
+    steps = []
+    make_galaxy(plan, rng, calibration(), critic=realism_critic(), proposal=proposal_model(), progress=steps.append)
+    assert len(steps) == CRITIC_OVERSAMPLE and sum(steps) == plan.n_sources
+
+
 def test_interrupted_run_resumes_to_identical_files(tmp_path):
     names = ["FCC19", "VCC9"]
     first = make_mock_survey(tmp_path / "a", seed=3, scale=SCALE, progress=False, galaxies=names)

@@ -124,6 +124,84 @@ def export_network(net):
     return out
 
 
+class _Forest:
+    """Exported trees compiled for evaluation one feature at a time (the QuickScorer idea).
+
+    Each tree's leaves are numbered left to right, one bit each. A split
+    that sends a row right rules out the leaves of its left subtree, and
+    the row's leaf is the leftmost one that no split rules out (Lucchese et
+    al. 2015). The splits on one feature that send a value ``x`` right are
+    those with a threshold below ``x`` (for a missing value, those whose
+    missing values go right), so a table per feature of the leaves still
+    possible in each tree, by the rank of ``x`` among that feature's
+    thresholds, turns the traversal into one look-up and one AND per
+    feature and row: no loop over trees or depths.
+    """
+
+    def __init__(self, r):
+        feature, threshold = np.asarray(r["feature"], np.int64), np.asarray(r["threshold"], float)
+        missing_left, leaf = np.asarray(r["missing_left"], bool), np.asarray(r["leaf"], bool)
+        left, right = np.asarray(r["left"], np.int64), np.asarray(r["right"], np.int64)
+        roots = np.asarray(r["roots"], np.int64)
+        tree = np.zeros(len(leaf), np.int64)
+        first = np.zeros(len(leaf), np.int64)  # tree-local number of each node's leftmost leaf
+        count = np.zeros(len(leaf), np.int64)  # leaves under each node
+        for t, root in enumerate(roots):
+            stack, order, k = [int(root)], [], 0
+            while stack:  # depth first, left before right: leaves numbered left to right
+                node = stack.pop()
+                tree[node] = t
+                order.append(node)
+                if leaf[node]:
+                    first[node], count[node], k = k, 1, k + 1
+                else:
+                    stack += [int(right[node]), int(left[node])]
+            for node in reversed(order):  # children before their parents
+                if not leaf[node]:
+                    first[node], count[node] = first[left[node]], count[left[node]] + count[right[node]]
+        self.most = int(count[roots].max()) if len(roots) else 1
+        self.dtype = np.dtype(np.uint32 if self.most <= 32 else np.uint64)
+        self.full = np.array(-1).astype(self.dtype)  # every bit set
+        split = np.flatnonzero(~leaf)
+        # going right rules out the left subtree's leaves (fewer than 64: the right one holds one too)
+        k, lo = count[left[split]].astype(np.uint64), first[left[split]].astype(np.uint64)
+        mask = (~(((np.uint64(1) << k) - np.uint64(1)) << lo)).astype(self.dtype)
+        self.features, self.thresholds, self.tables = [], [], []
+        for f in np.unique(feature[split]):
+            on = feature[split] == f
+            u, rank = np.unique(threshold[split[on]], return_inverse=True)
+            # row j: the splits on f with one of the j smallest thresholds send
+            # the row right; the last row: a missing value
+            table = np.full((len(u) + 2, len(roots)), self.full, dtype=self.dtype)
+            np.bitwise_and.at(table, (np.ravel(rank) + 1, tree[split[on]]), mask[on])
+            table[:-1] = np.bitwise_and.accumulate(table[:-1], axis=0)
+            gone = on & ~missing_left[split]
+            np.bitwise_and.at(table[-1], tree[split[gone]], mask[gone])
+            self.features.append(int(f))
+            self.thresholds.append(u)
+            self.tables.append(table)
+        self.values = np.zeros((len(roots), self.most))  # by tree and tree-local leaf number
+        leaves = np.flatnonzero(leaf)
+        self.values[tree[leaves], first[leaves]] = np.asarray(r["value"], float)[leaves]
+        self.baseline = float(r["baseline"])
+
+    def __call__(self, X, *, block=4096):
+        """Decision function (log odds) on ``X`` (n, n_features), NaN where missing."""
+        out = np.empty(len(X))
+        trees = np.arange(len(self.values))
+        for s in range(0, len(X), block):
+            x = X[s : s + block]
+            alive = np.full((len(x), len(trees)), self.full, dtype=self.dtype)
+            for f, u, table in zip(self.features, self.thresholds, self.tables):
+                row = np.searchsorted(u, x[:, f], side="left")
+                row[np.isnan(x[:, f])] = len(u) + 1
+                alive &= table[row]
+            lowest = alive & (~alive + self.dtype.type(1))  # the leftmost possible leaf's bit
+            exit_leaf = np.frexp(lowest.astype(np.float64))[1] - 1
+            out[s : s + block] = self.baseline + self.values[trees, exit_leaf].sum(axis=1)
+        return out
+
+
 class RealismCritic:
     """A chain of exported classifiers (one per calibration round).
 
@@ -142,6 +220,8 @@ class RealismCritic:
     def __init__(self, rounds, *, galaxies=()):
         self.rounds = list(rounds)
         self.galaxies = [str(g) for g in galaxies]
+        # compiled on first use, by the id of their round
+        self._forests, self._networks = {}, {}
 
     @property
     def features(self):
@@ -161,15 +241,24 @@ class RealismCritic:
     def _is_pixels(r):
         return "kind" in r and str(r["kind"]) == "pixels"
 
-    @staticmethod
-    def _network_raw(r, cutouts, *, batch=4096):
-        """Log odds of an exported image critic on cut-outs (n, 2, 20, 20)."""
+    def _network_raw(self, r, cutouts, *, batch=256):
+        """Log odds of an exported image critic on cut-outs (n, 2, 20, 20).
+
+        Batches of a few hundred cut-outs, channels last: the activations
+        of a batch stay in the CPU's cache, and the pooling layers run 4
+        times faster than on channels-first tensors (together 5 times
+        faster than batches of 4096, channels first; same log odds within
+        2e-6).
+        """
         import torch
 
-        net = pixel_network()
-        net.load_state_dict({k[4:]: torch.from_numpy(np.asarray(v)) for k, v in r.items() if k.startswith("net.")})
-        net.eval()
-        x = pixel_inputs(cutouts)
+        key = id(r)
+        if key not in self._networks:
+            net = pixel_network()
+            net.load_state_dict({k[4:]: torch.from_numpy(np.asarray(v)) for k, v in r.items() if k.startswith("net.")})
+            self._networks[key] = net.eval().to(memory_format=torch.channels_last)
+        net = self._networks[key]
+        x = torch.from_numpy(pixel_inputs(cutouts))
         out = np.empty(len(x))
         # one thread: the survey evaluates this in forked worker processes,
         # where an OpenMP pool inherited from a parent that used torch
@@ -177,32 +266,20 @@ class RealismCritic:
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            with torch.no_grad():
+            with torch.inference_mode():
                 for s in range(0, len(x), batch):
-                    out[s : s + batch] = net(torch.from_numpy(x[s : s + batch])).squeeze(1).double().numpy()
+                    xb = x[s : s + batch].contiguous(memory_format=torch.channels_last)
+                    out[s : s + batch] = net(xb).squeeze(1).double().numpy()
         finally:
             torch.set_num_threads(threads)
         return out
 
-    @staticmethod
-    def _raw(r, X):
+    def _raw(self, r, X):
         """Decision function (log odds) of one exported classifier on X (n, n_features)."""
-        n = len(X)
-        rows = np.arange(n)
-        total = np.full(n, float(r["baseline"]))
-        feature, threshold, missing_left = r["feature"], r["threshold"], r["missing_left"]
-        left, right, leaf, value = r["left"], r["right"], r["leaf"], r["value"]
-        for root in r["roots"]:
-            node = np.full(n, root, dtype=np.int64)
-            active = ~leaf[node]
-            while active.any():
-                idx = node[active]
-                x = X[rows[active], feature[idx]]
-                go_left = np.where(np.isnan(x), missing_left[idx], x <= threshold[idx])
-                node[active] = np.where(go_left, left[idx], right[idx])
-                active = ~leaf[node]
-            total += value[node]
-        return total
+        key = id(r)
+        if key not in self._forests:
+            self._forests[key] = _Forest(r)
+        return self._forests[key](X)
 
     def log_ratio(self, table, cutouts=None):
         """log(p_real / p_mock) of each row of a feature table, summed over the rounds.

@@ -11,7 +11,7 @@ comes from the real cut-outs.
 """
 
 import numpy as np
-from scipy import fft
+from scipy import fft, ndimage
 
 from ._calibration import psf_model
 from ._profiles import king_profile, sersic_profile
@@ -78,6 +78,10 @@ class _Renderer:
                 np.add.at(w, (point, y0 + oy, x0 + ox), wt)
         return w
 
+    def _ramp(self, freq, shift):
+        """exp(-2 pi i k s) for the fine-grid frequencies ``freq`` and shifts ``shift`` (pixels), (b, len(freq))."""
+        return np.exp(-2j * np.pi * freq[None, :] * (shift * self.o)[:, None]).astype(np.complex64)
+
     def render(self, kind, dx, dy, p1, p2, p3, p4, flux, zshift=None):
         """Stamps (b, 2, STAMP, STAMP) in electrons/s.
 
@@ -97,13 +101,15 @@ class _Renderer:
         out = np.empty((b, 2, STAMP, STAMP))
         for band in range(2):
             prod = what * self.psf_hat[band]
-            if band == 1 and zshift is not None and np.any(zshift):
-                ky = np.fft.fftfreq(self.n)[None, :, None]
-                kx = np.fft.rfftfreq(self.n)[None, None, :]
-                sx = (zshift[:, 0] * self.o)[:, None, None]
-                sy = (zshift[:, 1] * self.o)[:, None, None]
-                prod = prod * np.exp(-2j * np.pi * (kx * sx + ky * sy)).astype(np.complex64)
+            shift = band == 1 and zshift is not None and np.any(zshift)
+            if shift:
+                # the phase ramp is separable: its y factor before the fold
+                # (it differs between the aliases folded together), its x
+                # factor after it (the fold keeps the x frequencies)
+                prod *= self._ramp(np.fft.fftfreq(self.n), zshift[:, 1])[:, :, None]
             folded = prod.reshape(b, self.o, m, prod.shape[-1]).sum(axis=1)
+            if shift:
+                folded *= self._ramp(np.fft.rfftfreq(self.n), zshift[:, 0])[:, None, :]
             rows = fft.ifft(folded, axis=1, workers=-1) / self.o
             img = fft.irfft(rows, n=self.n, axis=2, workers=-1)[:, :, :: self.o]
             out[:, band] = img * flux[:, band, None, None]
@@ -222,13 +228,25 @@ def add_templates(cut, bank, hosts, template, flux, offsets):
         ... with its reference pixel at (x, y) offset from the cut-out's centre pixel.
     """
     lo = STAMP // 2 - CUTOUT // 2
-    for host, t, f, (ox, oy) in zip(hosts, template, flux, offsets):
-        x0, y0 = ox - lo, oy - lo
-        cx0, cx1 = max(0, x0), min(CUTOUT, x0 + STAMP)
-        cy0, cy1 = max(0, y0), min(CUTOUT, y0 + STAMP)
-        if cx0 >= cx1 or cy0 >= cy1:
-            continue
-        cut[host, :, cy0:cy1, cx0:cx1] += f[:, None, None] * bank[t, :, cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
+    hosts, template = np.asarray(hosts, dtype=np.int64), np.asarray(template, dtype=np.int64)
+    offsets = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    # every CUTOUT x CUTOUT window of the zero-padded bank, as a view: cut-out
+    # pixel p shows stamp pixel p + lo - offset, so the copy is the window
+    # starting at lo - offset (+ the padding); one that misses the stamp
+    # reads the padding alone
+    padded = np.zeros((len(bank), 2, STAMP + 2 * CUTOUT, STAMP + 2 * CUTOUT), dtype=bank.dtype)
+    padded[:, :, CUTOUT : CUTOUT + STAMP, CUTOUT : CUTOUT + STAMP] = bank
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (CUTOUT, CUTOUT), axis=(2, 3))
+    start = np.clip(lo - offsets + CUTOUT, 0, STAMP + CUTOUT)
+    # the j-th copy of every cut-out at once (no cut-out twice in one step)
+    order = np.argsort(hosts, kind="stable")
+    first = np.searchsorted(hosts[order], hosts[order], side="left")
+    rank = np.empty(len(hosts), np.int64)
+    rank[order] = np.arange(len(hosts)) - first
+    for j in range(int(rank.max()) + 1 if len(hosts) else 0):
+        k = np.flatnonzero(rank == j)
+        copies = windows[template[k], :, start[k, 1], start[k, 0]]  # (len(k), 2, CUTOUT, CUTOUT)
+        cut[hosts[k]] += np.asarray(flux)[k, :, None, None] * copies
     return cut
 
 
@@ -294,8 +312,11 @@ def _separable_field(n, taps, rng, white=None):
     else:
         c = (white.shape[1] - (CUTOUT + k - 1)) // 2
         white = white[:, c : c + CUTOUT + k - 1, c : c + CUTOUT + k - 1]
-    rows = sum(w * white[:, :, i : i + CUTOUT] for i, w in enumerate(taps))
-    return sum(w * rows[:, i : i + CUTOUT, :] for i, w in enumerate(taps))
+    # correlate1d runs the taps in C, in the noise's own precision (float32:
+    # 1e-6 of the unit variance); the valid part is the centre
+    taps = np.asarray(taps, dtype=white.dtype)
+    rows = ndimage.correlate1d(white, taps, axis=2, mode="constant")[:, :, k // 2 : k // 2 + CUTOUT]
+    return ndimage.correlate1d(rows, taps, axis=1, mode="constant")[:, k // 2 : k // 2 + CUTOUT, :]
 
 
 def background_noise(n, lag1, smooth_share, smooth_scale, rng, *, common=None, common_share=0.0):

@@ -227,7 +227,8 @@ def _assign_noise(x, y, plan, quantiles, rng):
     and tied to the position as the host's Poisson noise would be.
     """
     r = np.hypot(x - plan.centre[0], y - plan.centre[1])
-    rank = np.argsort(np.argsort(r, kind="stable"), kind="stable")
+    rank = np.empty(len(r), np.int64)
+    rank[np.argsort(r, kind="stable")] = np.arange(len(r))  # the inverse permutation: each source's rank
     u = 1.0 - (rank + 0.5) / len(r)
     u = np.clip(u + rng.normal(0, 0.03, len(r)), 0, 1)
     return noise_at(quantiles, u)
@@ -277,7 +278,7 @@ def _draw_pool(plan, rng, quantiles, ref_sigma, *, factor=1, proposal=None):
                        f"{need_neg} other sources ({pos}, {neg} after 200 rounds)")
 
 
-def _candidates(plan, pool, taken, rng, quant, calib, *, progress=None):
+def _candidates(plan, pool, taken, rng, quant, calib):
     """Pick one galaxy's worth of sources from the pool and render them.
 
     ``taken`` (bool, per pool entry) marks the entries used by earlier
@@ -304,10 +305,10 @@ def _candidates(plan, pool, taken, rng, quant, calib, *, progress=None):
     # table order: raster order of the segmentation (by y, then x), like photutils labels
     order = np.lexsort((src["x"], src["y"]))
     src = {k: v[order] for k, v in src.items()}
-    return src, _render_sources(plan, src, rng, calib, progress=progress)
+    return src, _render_sources(plan, src, rng, calib)
 
 
-def _render_sources(plan, src, rng, calib, *, progress=None):
+def _render_sources(plan, src, rng, calib):
     """The cut-outs of a set of sources placed in one frame (neighbours, blends, field, noise)."""
     n = len(src["x"])
     # pixel grid: the cut-out's centre pixel and the sub-pixel offset
@@ -338,7 +339,7 @@ def _render_sources(plan, src, rng, calib, *, progress=None):
     # render_stamps); a blend's companion moves with its host
     zshift = rng.uniform(-0.5, 0.5, (n, 2)) - np.stack([dx, dy], 1)
     stamps = render_stamps(kind, np.concatenate([dx, ex_x - ex_xi]), np.concatenate([dy, ex_y - ex_yi]),
-                           params, flux, zshift=np.concatenate([zshift, zshift[ex_host]]), progress=progress)
+                           params, flux, zshift=np.concatenate([zshift, zshift[ex_host]]))
 
     # neighbours among the table's sources (stamps overlap the cut-out)
     reach = STAMP // 2 + CUTOUT // 2
@@ -393,7 +394,9 @@ def make_galaxy(plan, seed_rng, calib, *, critic=None, proposal=None, oversample
     out of them with weights given by the critic's density ratio
     (sampling-importance-resampling towards the real cut-outs). A
     ``proposal`` (:func:`._critic.proposal_model`) thins the drawn
-    sources before they are rendered.
+    sources before they are rendered. ``progress`` (callable) is told,
+    after each batch, how many of the galaxy's sources that batch stands
+    for (the numbers add up to its sources).
 
     Returns
     -------
@@ -414,11 +417,13 @@ def make_galaxy(plan, seed_rng, calib, *, critic=None, proposal=None, oversample
     pool = _draw_pool(plan, rng, quant, ref_sigma, factor=batches, proposal=proposal)
     taken = np.zeros(len(pool["x"]), bool)
     parts = []
-    for _ in range(batches):
-        src, cut = _candidates(plan, pool, taken, rng, quant, calib, progress=progress)
+    for b in range(batches):
+        src, cut = _candidates(plan, pool, taken, rng, quant, calib)
         # measured as on the real cut-outs, whose E(B-V) the critic never
         # knew; the extinction correction comes with the table (galaxy_table)
         parts.append((src, cut, cutout_features(cut, galaxy=plan.galaxy)))
+        if progress is not None:
+            progress(plan.n_sources * (b + 1) // batches - plan.n_sources * b // batches)
     src = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
     cut = np.concatenate([p[1] for p in parts])
     feats = pd.concat([p[2] for p in parts], ignore_index=True)
@@ -503,16 +508,131 @@ def _n_jobs(n_jobs, n_tasks):
     return max(1, min(int(n_jobs), n_tasks))
 
 
-def _make_one(job):
+#: In a worker process: where it reports its progress (a multiprocessing queue).
+_PROGRESS_QUEUE = None
+
+
+def _init_worker(queue):
+    global _PROGRESS_QUEUE
+    _PROGRESS_QUEUE = queue
+
+
+def _make_one(job, progress=None):
     """Make one galaxy's cut-out file and table part (in a worker process or not)."""
     plan, rng, part, image, use_critic = job
+    if progress is None and _PROGRESS_QUEUE is not None:
+        progress = _PROGRESS_QUEUE.put
     src, cut, feats = make_galaxy(plan, rng, calibration(), critic=realism_critic() if use_critic else None,
-                                  proposal=proposal_model() if use_critic else None)
+                                  proposal=proposal_model() if use_critic else None, progress=progress)
     table = galaxy_table(plan, src, feats)
     write_cutouts(image, cut)
     with atomic_path(part) as tmp:
         table.to_csv(tmp, index=False)
     return plan.galaxy
+
+
+def _prepare_directory(directory, meta):
+    """Check what ``directory`` holds and claim it; False when it already holds this finished mock.
+
+    Refuses another mock's directory, a finished mock made with other
+    arguments and a directory of files the mock did not make; marks the
+    directory as the mock's (:data:`OWNER`) before writing into it.
+    """
+    marker = directory / MARKER
+    if marker.is_file():
+        done = json.loads(marker.read_text())
+        keys = ("seed", "scale", "galaxies", "critic")
+        if {k: done.get(k) for k in keys} == {k: meta[k] for k in keys} and (directory / TABLE_FILENAME).is_file():
+            return False
+        raise GlobsmlError(f"{directory}: holds a mock survey with seed {done.get('seed')}, scale "
+                           f"{done.get('scale')} and critic {done.get('critic', False)}, not seed {meta['seed']}, "
+                           f"scale {meta['scale']} and critic {meta['critic']}; choose another directory")
+    if (directory / TABLE_FILENAME).exists():
+        raise GlobsmlError(f"{directory}: already holds {TABLE_FILENAME} that is not a finished mock survey; "
+                           "choose an empty directory")
+    image_dir = directory / IMAGE_DIRNAME
+    if not _parts_dir(directory, meta).is_dir() and not (directory / OWNER).is_file():  # never written into
+        foreign = sorted(p.name for p in directory.glob("*") if p.is_file() and not p.name.startswith("."))
+        foreign += sorted(f"{IMAGE_DIRNAME}/{p.name}" for p in image_dir.glob("*"))
+        if foreign:
+            raise GlobsmlError(
+                f"{directory}: holds {len(foreign)} file(s) that globsml mock did not make ({', '.join(foreign[:3])}"
+                f"{', ...' if len(foreign) > 3 else ''}); choose an empty directory"
+            )
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / OWNER).write_text("globsml mock writes into this directory\n")
+    _parts_dir(directory, meta).mkdir(parents=True, exist_ok=True)
+    image_dir.mkdir(parents=True, exist_ok=True)
+    return True
+
+
+def _parts_dir(directory, meta):
+    """Where the finished galaxies' table parts wait until the survey is complete."""
+    return directory / f".mock-parts-seed{meta['seed']}-scale{meta['scale']:g}{'-critic' if meta['critic'] else ''}"
+
+
+def _survey_plans(seed, scale, galaxies):
+    """The plans (and random streams) of the galaxies to make: all, or those named."""
+    plans = _plans(seed, scale)
+    if galaxies is None:
+        return plans
+    wanted = set(map(str, galaxies))
+    unknown = sorted(wanted - {p.galaxy for p, _ in plans})
+    if unknown:
+        raise GlobsmlError(f"mock survey: unknown galaxy name(s) {', '.join(unknown)}; "
+                           "the mock has the 141 published galaxies")
+    return [(p, r) for p, r in plans if p.galaxy in wanted]
+
+
+def _make_galaxies(todo, n_jobs, progress):
+    """Make the galaxies of ``todo`` (jobs of :func:`_make_one`), in worker processes where n_jobs > 1.
+
+    ``progress`` (callable or None) is told the sources done as each
+    galaxy's candidate batches finish, from the workers too, so that a bar
+    moves while the biggest galaxies are made.
+    """
+    if n_jobs == 1:
+        for job in todo:
+            _make_one(job, progress)
+        return
+    import concurrent.futures as cf
+    import multiprocessing as mp
+    import queue as queue_module
+
+    # biggest galaxies first, so that the workers finish together;
+    # each galaxy has its own random stream, so the order changes nothing
+    todo = sorted(todo, key=lambda job: -job[0].n_sources)
+    # fork where there is fork: "spawn" would re-import the caller's
+    # main script, which breaks scripts without a __main__ guard
+    context = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    reports = context.Queue() if progress is not None else None
+
+    def drain():
+        while reports is not None:
+            try:
+                progress(reports.get_nowait())
+            except queue_module.Empty:
+                return
+
+    with cf.ProcessPoolExecutor(n_jobs, mp_context=context, initializer=_init_worker, initargs=(reports,)) as pool:
+        pending = {pool.submit(_make_one, job) for job in todo}
+        while pending:
+            done, pending = cf.wait(pending, timeout=0.5, return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                fut.result()
+            drain()
+    drain()
+
+
+def _assemble(directory, plans, meta):
+    """The survey's table from the galaxies' parts, then the marker that says it is complete."""
+    parts_dir = _parts_dir(directory, meta)
+    table = pd.concat([pd.read_csv(parts_dir / f"{plan.galaxy}.csv") for plan, _ in plans], ignore_index=True)
+    with atomic_path(directory / TABLE_FILENAME) as tmp:
+        table.to_csv(tmp, index=True)
+    with atomic_path(directory / MARKER) as tmp:
+        tmp.write_text(json.dumps(meta, sort_keys=True) + "\n")
+    shutil.rmtree(parts_dir, ignore_errors=True)
 
 
 def make_mock_survey(directory, *, seed=0, scale=1.0, progress=True, galaxies=None, n_jobs=None, critic=True):
@@ -560,90 +680,30 @@ def make_mock_survey(directory, *, seed=0, scale=1.0, progress=True, galaxies=No
         ``directory``.
     """
     directory = Path(directory)
-    seed = int(seed)
-    scale = float(scale)
     use_critic = bool(critic) and realism_critic() is not None
-    meta = {"generator": "globsml.mock", "version": __version__, "seed": seed, "scale": scale,
+    meta = {"generator": "globsml.mock", "version": __version__, "seed": int(seed), "scale": float(scale),
             "galaxies": None if galaxies is None else sorted(map(str, galaxies)), "critic": use_critic}
-    marker = directory / MARKER
-    if marker.is_file():
-        done = json.loads(marker.read_text())
-        keys = ("seed", "scale", "galaxies", "critic")
-        if {k: done.get(k) for k in keys} == {k: meta[k] for k in keys} and (directory / TABLE_FILENAME).is_file():
-            return directory
-        raise GlobsmlError(f"{directory}: holds a mock survey with seed {done.get('seed')}, scale "
-                           f"{done.get('scale')} and critic {done.get('critic', False)}, not seed {seed}, "
-                           f"scale {scale} and critic {use_critic}; choose another directory")
-    if (directory / TABLE_FILENAME).exists():
-        raise GlobsmlError(f"{directory}: already holds {TABLE_FILENAME} that is not a finished mock survey; "
-                           "choose an empty directory")
-    parts_dir = directory / f".mock-parts-seed{seed}-scale{scale:g}{'-critic' if use_critic else ''}"
-    image_dir = directory / IMAGE_DIRNAME
-    owner = directory / OWNER
-    if not parts_dir.is_dir() and not owner.is_file():  # a directory the mock never wrote into
-        foreign = sorted(p.name for p in directory.glob("*") if p.is_file() and not p.name.startswith("."))
-        foreign += sorted(f"{IMAGE_DIRNAME}/{p.name}" for p in image_dir.glob("*"))
-        if foreign:
-            raise GlobsmlError(
-                f"{directory}: holds {len(foreign)} file(s) that globsml mock did not make ({', '.join(foreign[:3])}"
-                f"{', ...' if len(foreign) > 3 else ''}); choose an empty directory"
-            )
-        directory.mkdir(parents=True, exist_ok=True)
-        owner.write_text("globsml mock writes into this directory\n")
-    parts_dir.mkdir(parents=True, exist_ok=True)
-    image_dir.mkdir(parents=True, exist_ok=True)
-    plans = _plans(seed, scale)
-    if galaxies is not None:
-        known = {p.galaxy for p, _ in plans}
-        unknown = sorted(set(map(str, galaxies)) - known)
-        if unknown:
-            raise GlobsmlError(f"mock survey: unknown galaxy name(s) {', '.join(unknown)}; "
-                               "the mock has the 141 published galaxies")
-        plans = [(p, r) for p, r in plans if p.galaxy in set(map(str, galaxies))]
-    total = int(sum(p.n_sources for p, _ in plans))
+    plans = _survey_plans(meta["seed"], meta["scale"], galaxies)
+    if not _prepare_directory(directory, meta):
+        return directory
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=total, desc="mock survey", unit="src", file=sys.stderr)
+        bar = tqdm(total=int(sum(p.n_sources for p, _ in plans)), desc="mock survey", unit="src", file=sys.stderr)
     todo = []
     for plan, rng in plans:
-        part = parts_dir / f"{plan.galaxy}.csv"
-        image = image_dir / f"{plan.galaxy}{IMAGE_SUFFIX}"
-        if part.is_file() and image.is_file():
+        part = _parts_dir(directory, meta) / f"{plan.galaxy}.csv"
+        image = directory / IMAGE_DIRNAME / f"{plan.galaxy}{IMAGE_SUFFIX}"
+        if part.is_file() and image.is_file():  # made by an interrupted run
             if bar is not None:
                 bar.update(plan.n_sources)
         else:
             todo.append((plan, rng, part, image, use_critic))
-    n_jobs = _n_jobs(n_jobs, len(todo))
-    if n_jobs == 1:
-        for job in todo:
-            _make_one(job)
-            if bar is not None:
-                bar.update(job[0].n_sources)
-    else:
-        import concurrent.futures as cf
-        import multiprocessing as mp
-
-        # biggest galaxies first, so that the workers finish together;
-        # each galaxy has its own random stream, so the order changes nothing
-        todo.sort(key=lambda job: -job[0].n_sources)
-        # fork where there is fork: "spawn" would re-import the caller's
-        # main script, which breaks scripts without a __main__ guard
-        method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-        with cf.ProcessPoolExecutor(n_jobs, mp_context=mp.get_context(method)) as pool:
-            futures = {pool.submit(_make_one, job): job[0].n_sources for job in todo}
-            for fut in cf.as_completed(futures):
-                fut.result()
-                if bar is not None:
-                    bar.update(futures[fut])
-    if bar is not None:
-        bar.close()
-    tables = [pd.read_csv(parts_dir / f"{plan.galaxy}.csv") for plan, _ in plans]
-    table = pd.concat(tables, ignore_index=True)
-    with atomic_path(directory / TABLE_FILENAME) as tmp:
-        table.to_csv(tmp, index=True)
-    with atomic_path(marker) as tmp:
-        tmp.write_text(json.dumps(meta, sort_keys=True) + "\n")
-    shutil.rmtree(parts_dir, ignore_errors=True)
+    try:
+        _make_galaxies(todo, _n_jobs(n_jobs, len(todo)), None if bar is None else bar.update)
+    finally:
+        if bar is not None:
+            bar.close()
+    _assemble(directory, plans, meta)
     return directory
