@@ -482,15 +482,15 @@ def _knn_factory(k):
 register_model(
     "cnn", _cnn_factory, input="images",
     description="published CNN on the g/z cut-outs, flip augmentation, MC dropout (200 passes)",
-    published=True, quick=_QUICK_CNN,
+    published=True, quick=_QUICK_CNN, cost=900,  # seconds, benchmarks/results/bench_benchmark_fullmock_neural.md
 )
 register_model(
     "cnn+1nn", _knn_factory(1), input="images",
     description="1-nearest neighbour in the last hidden layer of the CNN",
-    published=True, quick={"cnn_params": {"epochs": 2}},
+    published=True, quick={"cnn_params": {"epochs": 2}}, shares_fit_with="cnn", cost=95,
 )
 register_model(
     "cnn+12nn", _knn_factory(12), input="images",
     description="12-nearest neighbours in the last hidden layer of the CNN",
-    published=True, quick={"cnn_params": {"epochs": 2}},
+    published=True, quick={"cnn_params": {"epochs": 2}}, shares_fit_with="cnn", cost=95,
 )
