@@ -67,6 +67,16 @@ class CNNNet(torch.nn.Module):
         x = F.relu_(self.conv3(x))
         return x.flatten(1)
 
+    def features_parameters(self):
+        """The parameters of :meth:`features` (the convolutions)."""
+        for conv in (self.conv1, self.conv2, self.conv3):
+            yield from conv.parameters()
+
+    def top(self, f):
+        """The logit from the features, with dropout in training mode (``forward`` = ``top(features(x))``)."""
+        drop = self.training
+        return self.head(self.hidden(f, drop=drop), drop=drop)
+
     def hidden(self, f, *, drop=False):
         """The last hidden layer (50 units, after ReLU) from the features."""
         return F.relu(self.fc1(F.dropout(f, self.dropout, training=drop)))
@@ -76,8 +86,7 @@ class CNNNet(torch.nn.Module):
         return self.fc2(F.dropout(h, self.dropout, training=drop)).reshape(-1)
 
     def forward(self, x):
-        drop = self.training
-        return self.head(self.hidden(self.features(x), drop=drop), drop=drop)
+        return self.top(self.features(x))
 
     def mc_proba(self, f, passes, rng, *, chunk_elements=8_000_000, return_std=False):
         """Mean sigmoid output over ``passes`` dropout masks, from the features.

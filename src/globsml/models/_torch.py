@@ -259,7 +259,10 @@ def train_binary(module, x, y, *, x_val=None, y_val=None, epochs, batch_size, lr
         is refused instead of being resumed.
     device : torch.device, optional
         Where to train (the module is moved there and stays there); the
-        data stay on the CPU and go over a batch at a time. The shuffling
+        data stay on the CPU and go over a batch at a time. On the CPU, a
+        module with ``features``, ``features_parameters`` and ``top`` (as
+        :class:`~globsml.models.CNNNet`) trains its ``features`` in fixed
+        chunks on parallel threads (:func:`_chunked_step`). The shuffling
         and ``augment``'s draws come from ``gen`` on the CPU, dropout from
         the device's generator (seeded by :func:`generator`).
     """
@@ -304,9 +307,25 @@ def _train_epoch(module, optimiser, x, y, gen, *, batch_size, augment, transform
     module.train()
     order = torch.randperm(len(x), generator=gen)
     total, seen = 0.0, 0
+    device = next(module.parameters()).device
+    if device.type == "cpu" and hasattr(module, "features_parameters"):
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            with ThreadPoolExecutor(threads) as pool:
+                for start in range(0, len(x), batch_size):
+                    idx = order[start:start + batch_size]
+                    xb = x[idx] if transform is None else transform(x[idx])
+                    if augment is not None:
+                        xb = augment(xb, gen)
+                    loss = _chunked_step(module, optimiser, loss_fn, xb, y[idx], pool)
+                    total += loss * len(idx)
+                    seen += len(idx)
+        finally:
+            torch.set_num_threads(threads)
+        return total / max(seen, 1)
     for start in range(0, len(x), batch_size):
         idx = order[start:start + batch_size]
-        device = next(module.parameters()).device
         xb, yb = x[idx].to(device, non_blocking=True), y[idx].to(device, non_blocking=True)
         if transform is not None:
             xb = transform(xb)
@@ -319,6 +338,37 @@ def _train_epoch(module, optimiser, x, y, gen, *, batch_size, augment, transform
         total += float(loss.detach()) * len(idx)
         seen += len(idx)
     return total / max(seen, 1)
+
+
+def _chunked_step(module, optimiser, loss_fn, xb, yb, pool, *, chunk=CPU_CHUNK):
+    """One optimiser step with the module's deterministic trunk run in fixed chunks on ``pool``'s threads.
+
+    For a module with ``features(x)`` (rows independent, no randomness),
+    ``features_parameters()`` and ``top(f)`` (the rest, dropout included):
+    the chunks' features are computed and back-propagated on the pool's
+    single-threaded workers, the top and its dropout draws on this thread
+    (so the global generator is drawn in the same order as by ``module(xb)``),
+    and each trunk parameter's gradient is the sum of the chunks' in chunk
+    order. The chunks do not depend on the number of threads, so neither
+    do the numbers; against one backward pass of the whole batch they differ
+    by float rounding only. On 2 cores this keeps both cores on the
+    convolutions without a meeting of threads at every operator.
+    """
+    chunks = xb.split(chunk)
+    outs = list(pool.map(module.features, chunks))
+    leaves = [f.detach().requires_grad_() for f in outs]
+    optimiser.zero_grad(set_to_none=True)
+    loss = loss_fn(module.top(torch.cat(leaves)).reshape(-1), yb)
+    loss.backward()  # the top's parameters, and the gradient of every chunk's features
+    params = list(module.features_parameters())
+    grads = list(pool.map(lambda fl: torch.autograd.grad(fl[0], params, fl[1].grad), zip(outs, leaves)))
+    for i, p in enumerate(params):
+        g = grads[0][i]
+        for other in grads[1:]:
+            g = g + other[i]
+        p.grad = g
+    optimiser.step()
+    return float(loss.detach())
 
 
 def _validate(module, x_val, y_val, *, batch_size, transform):
