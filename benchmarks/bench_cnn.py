@@ -1,7 +1,11 @@
 """Time the published CNN on 2 cores: training epoch on the full-size mock, prediction throughput.
 
-Targets (issue 5): one training epoch on the full mock (84,929 cut-outs) in under 60 s;
->= 20,000 cut-outs/s for a single deterministic pass. Also measured: MC dropout (200 passes),
+Targets (issue 21, point 4): a single deterministic pass at >= 80 % of this CPU's ceiling for the
+network (its FLOP per cut-out at the sustained matrix-product speed, measured in the same run), and
+a training epoch on the full mock within 1.5x of the forward-plus-backward ceiling (3x the forward
+FLOP at that speed). Both are also given per CPU second (process time), which on a machine shared
+with other work is the fairer figure: the wall clock counts the other work too. (Issue 5's targets,
+an epoch under 60 s and 20,000 cut-outs/s, need more GFLOP/s than 2 cores have; kept for reference.) Also measured: MC dropout (200 passes),
 the channels-last memory format against the published NCHW layout, prediction batch sizes, and DataLoader workers against plain tensor
 batching.
 
@@ -14,6 +18,9 @@ import argparse
 import json
 import os
 import platform
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -155,13 +162,15 @@ def time_prediction(images, *, threads, n, repeats):
 
 
 def peak_matmul_gflops(threads):
-    """Sustained float32 matrix-product speed, for scale (the CNN is ~21.6 MFLOP per cut-out)."""
+    """Sustained float32 matrix-product speed (wall, and per CPU second x threads), for scale."""
     from globsml.models import _torch
 
     _torch.use_threads(threads)
     a, b = torch.randn(4096, 1280), torch.randn(1280, 512)
-    _, seconds = _best_rate(lambda: a @ b, 1, 3)
-    return round(2 * 4096 * 1280 * 512 / seconds / 1e9, 1)
+    flop = 2 * 4096 * 1280 * 512
+    _, seconds = _best_rate(lambda: a @ b, 1, 3, "matmul 4096x1280x512")
+    cpu = CPU_LOG[-1]["cpu_s"]
+    return round(flop / seconds / 1e9, 1), round(flop / cpu * threads / 1e9, 1)
 
 
 def forward_flop_per_cutout():
@@ -190,7 +199,12 @@ def main(argv=None):
     parser.add_argument("--predict-n", type=int, default=20_000, help="cut-outs for the throughput runs")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "bench_cnn.json"))
+    parser.add_argument("--baseline", default=None, metavar="SRC",
+                        help="first run this benchmark with the globsml of SRC (the src folder of a baseline "
+                             "checkout) and record both, side by side, in OUT and OUT with .md")
     args = parser.parse_args(argv)
+    if args.baseline:
+        return _side_by_side(args, argv if argv is not None else sys.argv[1:])
 
     from globsml.models import _torch
 
@@ -204,10 +218,15 @@ def main(argv=None):
     print("training batches/s, plain vs DataLoader:", loader)
     train = time_training(images, labels, fraction=args.epoch_fraction, threads=threads)
     print("training epoch:", train)
-    gflops = peak_matmul_gflops(threads)
+    gflops, gflops_cpu = peak_matmul_gflops(threads)
     single = max(v for k, v in predict.items() if k.startswith("single_pass"))
     flop = forward_flop_per_cutout()
     needed = 20_000 * flop / 1e9
+    ceiling, ceiling_cpu = gflops * 1e9 / flop, gflops_cpu * 1e9 / flop
+    # per CPU second x threads: what the threads would do on cores of their own
+    single_cpu = max(r["per_cpu_s"] for r in CPU_LOG if r["what"].startswith("single pass")) * threads
+    epoch_ceiling = 3 * flop * N_FULL / (gflops * 1e9)  # forward + backward ~ 3x the forward FLOP
+    epoch_ceiling_cpu = 3 * flop * N_FULL / (gflops_cpu * 1e9)
     result = {
         "benchmark": "cnn",
         "data": data,
@@ -218,22 +237,32 @@ def main(argv=None):
         "load_average_before": load_before,
         "load_average_after": _load_average(),
         "matmul_gflops": gflops,
+        "matmul_gflops_per_cpu_s_x_threads": gflops_cpu,
         "flop_per_cutout_forward": flop,
         # The single-pass target needs this many GFLOP/s; a 2-core AVX2 machine
         # peaks at 2 cores x 32 FLOP/cycle x clock (about 190 at 3 GHz).
         "gflops_needed_for_20000_per_s": round(needed, 1),
-        "single_pass_ceiling_at_matmul_speed": round(gflops * 1e9 / flop),
+        "single_pass_ceiling_at_matmul_speed": round(ceiling),
+        "single_pass_ceiling_per_cpu_s_x_threads": round(ceiling_cpu),
+        "epoch_s_fwd_bwd_ceiling": round(epoch_ceiling, 1),
+        "epoch_s_fwd_bwd_ceiling_per_cpu": round(epoch_ceiling_cpu, 1),
         "training": train,
         "training_throughput_per_s": loader,
         "prediction": predict,
         "cpu_time": CPU_LOG,
         "targets": {
-            "epoch_s_full_mock": {"target": 60, "measured": train["epoch_s_full_mock"],
-                                  "met": train["epoch_s_full_mock"] < 60},
-            "single_pass_per_s": {"target": 20_000, "measured": single, "met": single >= 20_000},
+            "single_pass_fraction_of_ceiling": {
+                "target": 0.8, "measured": round(single / ceiling, 3), "met": single >= 0.8 * ceiling,
+                "per_cpu_s": round(single_cpu / ceiling_cpu, 3)},
+            "epoch_over_fwd_bwd_ceiling": {
+                "target": 1.5, "measured": round(train["epoch_s_full_mock"] / epoch_ceiling, 3),
+                "met": train["epoch_s_full_mock"] <= 1.5 * epoch_ceiling,
+                "per_cpu_s": round(train["epoch_s_full_mock_if_cores_free"] / epoch_ceiling_cpu, 3)},
+            "issue5_epoch_s_full_mock": {"target": 60, "measured": train["epoch_s_full_mock"],
+                                         "met": train["epoch_s_full_mock"] < 60},
+            "issue5_single_pass_per_s": {"target": 20_000, "measured": single, "met": single >= 20_000},
         },
-        "command": "python benchmarks/bench_cnn.py" + (f" --data {args.data}" if args.data else "")
-                   + (f" --epoch-fraction {args.epoch_fraction}" if args.epoch_fraction != 1.0 else ""),
+        "command": "python benchmarks/bench_cnn.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -242,11 +271,76 @@ def main(argv=None):
     with atomic_path(out) as tmp:
         tmp.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result["targets"], indent=2))
-    print(f"matmul: {gflops} GFLOP/s on {threads} threads; the CNN needs {flop / 1e6:.1f} MFLOP per "
+    print(f"matmul: {gflops} GFLOP/s on {threads} threads ({gflops_cpu} per CPU second x threads); the CNN needs {flop / 1e6:.1f} MFLOP per "
           f"cut-out, so {gflops * 1e9 / flop:.0f} cut-outs/s is the ceiling of a single pass at that "
           f"speed, and 20,000/s needs {needed:.0f} GFLOP/s")
     print(f"wrote {out}")
 
 
+def _side_by_side(args, argv):
+    """Run the benchmark for the baseline's sources, then for this checkout's; one json and one md."""
+    rest, skip = [], False
+    for a in argv:  # the same arguments, without --baseline and --out
+        if skip:
+            skip = False
+            continue
+        if a in ("--baseline", "--out"):
+            skip = True
+            continue
+        if a.startswith(("--baseline=", "--out=")):
+            continue
+        rest.append(a)
+    runs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for side, src in (("baseline", Path(args.baseline).resolve()), ("new", ROOT / "src")):
+            out = Path(tmp) / f"{side}.json"
+            env = {**os.environ, "PYTHONPATH": str(src)}
+            subprocess.run([sys.executable, __file__, *rest, "--out", str(out)], env=env, check=True)
+            runs[side] = {"src": str(src), **json.loads(out.read_text())}
+    record = {"command": "python benchmarks/bench_cnn.py " + " ".join(argv), **runs}
+    lines = ["# The CNN on this CPU: baseline and this checkout, one after the other", "",
+             f"Command: `{record['command']}`", "",
+             "Each side measures its own ceiling (matrix-product speed) in the same process. The machine "
+             "is shared: wall-clock rates count other work too; the per-CPU-second figures (process time, "
+             "all threads) do not.", "",
+             "| figure | baseline | new |", "|---|---|---|"]
+    b, n = runs["baseline"], runs["new"]
+    rows = [
+        ("load average before", b["load_average_before"], n["load_average_before"]),
+        ("matmul GFLOP/s (wall)", b["matmul_gflops"], n["matmul_gflops"]),
+        ("matmul GFLOP/s (per CPU s x threads)", b.get("matmul_gflops_per_cpu_s_x_threads"),
+         n.get("matmul_gflops_per_cpu_s_x_threads")),
+        ("single-pass ceiling, cut-outs/s (wall)", b["single_pass_ceiling_at_matmul_speed"],
+         n["single_pass_ceiling_at_matmul_speed"]),
+        ("single pass, batch 8192, cut-outs/s (wall)", b["prediction"]["single_pass_per_s_batch8192"],
+         n["prediction"]["single_pass_per_s_batch8192"]),
+        ("200-pass MC dropout, cut-outs/s (wall)", b["prediction"]["mc200_per_s"], n["prediction"]["mc200_per_s"]),
+    ]
+    for key in ("single_pass_fraction_of_ceiling", "epoch_over_fwd_bwd_ceiling"):
+        tb, tn = b["targets"][key], n["targets"][key]
+        rows.append((f"{key} (wall; target {tn['target']})", tb["measured"], tn["measured"]))
+        rows.append((f"{key} (per CPU s)", tb["per_cpu_s"], tn["per_cpu_s"]))
+    rows += [("training epoch on the full mock, s (wall, extrapolated)", b["training"]["epoch_s_full_mock"],
+              n["training"]["epoch_s_full_mock"]),
+             ("training epoch, s if the cores were free (CPU s / threads)",
+              b["training"]["epoch_s_full_mock_if_cores_free"], n["training"]["epoch_s_full_mock_if_cores_free"]),
+             ("forward+backward ceiling epoch, s (wall / per CPU)",
+              f"{b['epoch_s_fwd_bwd_ceiling']} / {b['epoch_s_fwd_bwd_ceiling_per_cpu']}",
+              f"{n['epoch_s_fwd_bwd_ceiling']} / {n['epoch_s_fwd_bwd_ceiling_per_cpu']}")]
+    for r in b["cpu_time"]:
+        q = next((x for x in n["cpu_time"] if x["what"] == r["what"]), {})
+        rows.append((f"{r['what']}: cut-outs per CPU s", r["per_cpu_s"], q.get("per_cpu_s")))
+    lines += [f"| {a} | {x} | {y} |" for a, x, y in rows]
+    out = Path(args.out)
+    from globsml._io import atomic_path
+
+    with atomic_path(out) as tmp:
+        tmp.write_text(json.dumps(record, indent=1) + "\n")
+    with atomic_path(out.with_suffix(".md")) as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

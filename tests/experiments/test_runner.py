@@ -132,3 +132,25 @@ def test_clear_errors(tiny_data, tmp_path):
     unlabelled = type(tiny_data)(tiny_data.sources.drop(columns="pGC"), name="u")
     with pytest.raises(GlobsmlError, match="needs labels"):
         run_benchmark(unlabelled, out=tmp_path, progress=False)
+
+
+def test_tasks_keep_shared_fits_together_costliest_first(tiny_data, tmp_path):
+    """One task per model of a split, forest and calibrated-forest in one; costliest first."""
+    from globsml.experiments._runner import _plan, _runs_to_do
+    from globsml.models import model_spec
+
+    names = ["logistic", "forest", "calibrated-forest", "adaboost"]
+    plan = _plan(tiny_data, ["all2all", "fornax2virgo"], names, seeds=2, n_folds=5)
+    tasks, keys, skipped = _runs_to_do(plan, tmp_path, "digest", quick=True, n_folds=5, params={})
+    assert skipped == 0 and len(keys) == len(plan)
+    assert sum(len(runs) for runs in tasks.values()) == len(plan)
+    for (setup, seed, family), runs in tasks.items():
+        models = [r[3] for r in runs]
+        assert all(r[0] == setup and r[1] == seed for r in runs)
+        assert models == (["forest", "calibrated-forest"] if family == "forest" else [family])
+    costs = [sum(model_spec(r[3]).cost for r in runs) * len(runs[0][2].train) for runs in tasks.values()]
+    assert costs == sorted(costs, reverse=True)
+    # without the forest, calibrated-forest is a task of its own
+    plan = _plan(tiny_data, ["all2all"], ["calibrated-forest"], seeds=1, n_folds=5)
+    tasks, _, _ = _runs_to_do(plan, tmp_path, "digest", quick=True, n_folds=5, params={})
+    assert [k[2] for k in tasks] == ["calibrated-forest"]

@@ -346,3 +346,28 @@ def test_validation_without_gcs_keeps_the_last_epoch():
                                         weight_decay=0.0, gen=gen)
     scores = [h["val_score"] for h in history]
     assert best == 1 + int(np.argmax(scores)) and np.isfinite(scores).all()
+
+
+def test_cnn_same_numbers_for_any_thread_count_and_device_choice(fitted_cnn, images):
+    """The CPU forward and training chunks do not depend on the threads; device='cpu' is the default here."""
+    X, y = images
+    # batches of 144 rows: two chunks (128 + 16)
+    one = GCCNNClassifier(epochs=2, batch_size=200, mc_passes=10, random_state=0, n_threads=1).fit(X, y)
+    two = GCCNNClassifier(epochs=2, batch_size=200, mc_passes=10, random_state=0, n_threads=2).fit(X, y)
+    for a, b in zip(one.network_.parameters(), two.network_.parameters()):
+        assert torch.equal(a, b)
+    assert np.array_equal(one.predict_proba(X), two.predict_proba(X))
+    if not torch.cuda.is_available():
+        cpu = clone(fitted_cnn).set_params(device="cpu")
+        cpu.network_, cpu.classes_ = fitted_cnn.network_, fitted_cnn.classes_
+        assert np.array_equal(cpu.predict_proba(X), fitted_cnn.predict_proba(X))
+
+
+def test_torch_device_choice_and_errors():
+    assert _torch.torch_device("cpu") == torch.device("cpu")
+    assert _torch.torch_device(None).type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(GlobsmlError, match="device must be"):
+        _torch.torch_device("abacus")
+    if not torch.cuda.is_available():
+        with pytest.raises(GlobsmlError, match="sees no GPU"):
+            _torch.torch_device("cuda")

@@ -73,13 +73,14 @@ def collect(records, preds, *, threshold=GC_THRESHOLD, out=None, models=None, se
         brier = float(np.mean((p - yt) ** 2)) if len(p) else np.nan
         run_rows.append({**tag, **ev.pooled, "brier": brier, "n_train": rec.get("n_train"),
                          "n_validation": rec.get("n_validation"), "fit_s": rec.get("fit_s"),
-                         "predict_s": rec.get("predict_s")})
+                         "predict_s": rec.get("predict_s"), "fit_cpu_s": rec.get("fit_cpu_s"),
+                         "predict_cpu_s": rec.get("predict_cpu_s")})
         galaxy_frames.append(ev.per_galaxy.assign(**tag))
         error_frames.append(ev.errors.assign(**tag))
     tag_cols = ["model", "setup", "seed"]
     names = [*metric_names(), *_EXTRA]
     runs = pd.DataFrame(run_rows, columns=[*tag_cols, *names, "n_train", "n_validation", "fit_s",
-                                           "predict_s"])
+                                           "predict_s", "fit_cpu_s", "predict_cpu_s"])
     names = list(metric_names())
     per_galaxy = (pd.concat(galaxy_frames, ignore_index=True) if galaxy_frames
                   else pd.DataFrame(columns=["galaxy", *names]))

@@ -90,12 +90,12 @@ def _run_one(data, features, y, name, setup, seed, split, *, quick, path, key, t
     # machine two threads of a gradient-boosting fit run many times slower
     # than one. Limit them (joblib-parallel forests are not affected).
     with threadpool_limits(limits=threads):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         model, train = fit_on_split(name, data, split, seed=seed, quick=quick, params=params,
                                     features=features, context=f"{setup_title(setup)} run {seed}")
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         p_gc = np.asarray(model.predict_proba(model_inputs(data, spec.input, split.test, features)))[:, 1]
-        t2 = time.perf_counter()
+        t2, c2 = time.perf_counter(), time.process_time()
     src = data.sources.iloc[split.test]
     pred = pd.DataFrame({
         "galaxy": src["galaxy"].to_numpy(), "ID": src["ID"].to_numpy(),
@@ -113,6 +113,9 @@ def _run_one(data, features, y, name, setup, seed, split, *, quick, path, key, t
         "params": params or {},
         "n_train": int(len(train)), "n_validation": int(len(split.validation)),
         "n_test": int(len(split.test)), "fit_s": round(t1 - t0, 3), "predict_s": round(t2 - t1, 3),
+        # CPU seconds of this process (all its threads): on a shared machine
+        # the wall clock also counts other people's work.
+        "fit_cpu_s": round(c1 - c0, 3), "predict_cpu_s": round(c2 - c1, 3),
     }
     # run.json last: its presence (with the right key) marks the run as finished.
     with atomic_path(path / "run.json") as tmp:
@@ -121,7 +124,7 @@ def _run_one(data, features, y, name, setup, seed, split, *, quick, path, key, t
 
 
 def _run_group(data, features, y, runs, *, quick, threads, params, on_done=None):
-    """The runs of one split, in order; identical fits among them are done once."""
+    """Runs of one split, in order; identical fits among them are done once."""
     records = []
     with reusing_fits():
         for setup, seed, split, name, path, key in runs:
@@ -224,10 +227,13 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
         histogram-gradient-boosting fit with two threads ran 30 times slower
         than with one. Results do not depend on it.
     jobs : int or None
-        Worker processes (None: one per CPU core). Each worker takes the
-        runs of one split at a time; results do not depend on it. With
-        ``jobs > 1`` the progress bar and ``on_run_done`` advance a split
-        at a time.
+        Worker processes (None: one per CPU core). Each worker takes one
+        task at a time: one model of one split, or the models sharing a fit
+        (:attr:`~globsml.models.ModelSpec.shares_fit_with`), the costliest
+        tasks first (:attr:`~globsml.models.ModelSpec.cost` times the
+        training rows), so that every core stays busy to the end; results
+        do not depend on it. With ``jobs > 1`` the progress bar and
+        ``on_run_done`` advance a task at a time.
     params : dict of str to dict, optional
         Overrides of models' parameters, by model name (for instance
         ``{"cnn": {"epochs": 10}}``), on top of the published defaults or
@@ -281,13 +287,30 @@ def _plan(data, setups, names, *, seeds, n_folds):
     return plan
 
 
-def _runs_to_do(plan, out, digest, *, quick, n_folds, params):
-    """The runs not finished on disk, grouped by split; the keys of every run; how many are done.
+def _fit_family(name, names):
+    """The model whose fit ``name`` shares, when that model is in the benchmark too; else ``name``."""
+    seen = set()
+    while name not in seen:
+        seen.add(name)
+        other = model_spec(name).shares_fit_with
+        if not other or other not in names:
+            return name
+        name = other
+    return name
 
-    One group is one worker's task, so that models sharing a fit (cnn and
-    cnn+kNN, forest and calibrated-forest) find it in their worker's memory.
+
+def _runs_to_do(plan, out, digest, *, quick, n_folds, params):
+    """The runs not finished on disk as worker tasks; the keys of every run; how many are done.
+
+    A task is one model of one split, or the models of one split that share
+    a fit (cnn and cnn+kNN, forest and calibrated-forest), so that the
+    later ones find the fit in their worker's memory. Tasks come costliest
+    first (the models' :attr:`~globsml.models.ModelSpec.cost` times the
+    split's training rows; ties in plan order): with the long ones started
+    early, the short ones fill both cores to the end.
     """
-    groups, keys, skipped = {}, set(), 0
+    names = {name for _, _, _, name in plan}
+    tasks, keys, skipped = {}, set(), 0
     for setup, seed, split, name in plan:
         path = run_dir(out, setup, name, seed)
         key = _run_key(digest, name, setup, seed, quick, n_folds, params.get(name))
@@ -295,8 +318,13 @@ def _runs_to_do(plan, out, digest, *, quick, n_folds, params):
         if _finished(path, key):
             skipped += 1
             continue
-        groups.setdefault((setup, seed), []).append((setup, seed, split, name, path, key))
-    return groups, keys, skipped
+        tasks.setdefault((setup, seed, _fit_family(name, names)), []).append((setup, seed, split, name, path, key))
+
+    def cost(runs):
+        return sum(model_spec(r[3]).cost for r in runs) * len(runs[0][2].train)
+
+    order = sorted(tasks, key=lambda k: -cost(tasks[k]))  # stable: ties keep plan order
+    return {k: tasks[k] for k in order}, keys, skipped
 
 
 def _compute(data, features, groups, *, total, skipped, quick, threads, params, jobs, progress, on_run_done):
@@ -314,7 +342,7 @@ def _compute(data, features, groups, *, total, skipped, quick, threads, params, 
             on_run_done(record)
 
     if jobs == 1:
-        for (setup, seed), runs in groups.items():
+        for (setup, seed, _), runs in groups.items():
             bar.set_postfix_str(f"{setup_title(setup)} {seed}")
             _run_group(data, features, y, runs, quick=quick, threads=threads, params=params, on_done=done)
     else:

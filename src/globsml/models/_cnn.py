@@ -55,13 +55,27 @@ class CNNNet(torch.nn.Module):
         # Channels-last (NHWC) activations: oneDNN's convolutions run ~1.8x
         # faster forward and ~1.4x per training step on these small maps
         # (CPU time, benchmarks/bench_cnn.py); the values are the same.
-        x = F.relu(self.conv1(x.contiguous(memory_format=torch.channels_last)))
+        # The ReLUs act in place: a convolution's backward pass needs its input
+        # and weights, not its output, so autograd allows it, and it saves a
+        # write and a read of the largest activations (conv1's 80x17x17 per
+        # cut-out; ~12 % of a pass, benchmarks/bench_cnn.py).
+        x = F.relu_(self.conv1(x.contiguous(memory_format=torch.channels_last)))
         # ReLU then 2x2 max-pool, computed as max-pool then ReLU: the same
         # values and gradients (ReLU is monotone), on a quarter of the values
         # (~5 % per training step, benchmarks/bench_cnn.py).
-        x = F.relu(F.max_pool2d(self.conv2(x), 2))
-        x = F.relu(self.conv3(x))
+        x = F.relu_(F.max_pool2d(self.conv2(x), 2))
+        x = F.relu_(self.conv3(x))
         return x.flatten(1)
+
+    def features_parameters(self):
+        """The parameters of :meth:`features` (the convolutions)."""
+        for conv in (self.conv1, self.conv2, self.conv3):
+            yield from conv.parameters()
+
+    def top(self, f):
+        """The logit from the features, with dropout in training mode (``forward`` = ``top(features(x))``)."""
+        drop = self.training
+        return self.head(self.hidden(f, drop=drop), drop=drop)
 
     def hidden(self, f, *, drop=False):
         """The last hidden layer (50 units, after ReLU) from the features."""
@@ -72,8 +86,7 @@ class CNNNet(torch.nn.Module):
         return self.fc2(F.dropout(h, self.dropout, training=drop)).reshape(-1)
 
     def forward(self, x):
-        drop = self.training
-        return self.head(self.hidden(self.features(x), drop=drop), drop=drop)
+        return self.top(self.features(x))
 
     def mc_proba(self, f, passes, rng, *, chunk_elements=8_000_000, return_std=False):
         """Mean sigmoid output over ``passes`` dropout masks, from the features.
@@ -102,7 +115,7 @@ class CNNNet(torch.nn.Module):
             x = fb.unsqueeze(0).expand(passes, m, d_in).reshape(passes * m, d_in)
             if drop16 > 0:
                 draw = rng.integers(0, 65536, size=(passes * m, d_in + d_h), dtype=np.uint16)
-                kept = torch.from_numpy(draw >= drop16)
+                kept = torch.from_numpy(draw >= drop16).to(f.device)
                 x = torch.where(kept[:, :d_in], x, 0.0)
                 h = torch.relu(torch.addmm(b1, x, w1.T))
                 h = torch.where(kept[:, d_in:], h, 0.0)
@@ -140,10 +153,14 @@ def clean_cutouts(X, nan_value, *, copy=True):
 
 
 def flip_augment(x, gen):
-    """Flip each cut-out left-right and/or up-down, each with probability 1/2."""
+    """Flip each cut-out left-right and/or up-down, each with probability 1/2.
+
+    The coin flips come from ``gen`` (a CPU generator) wherever ``x`` is, so
+    a GPU run flips the same cut-outs as a CPU run of the same seed.
+    """
     n = len(x)
-    lr = torch.rand(n, generator=gen) < 0.5
-    ud = torch.rand(n, generator=gen) < 0.5
+    lr = (torch.rand(n, generator=gen) < 0.5).to(x.device)
+    ud = (torch.rand(n, generator=gen) < 0.5).to(x.device)
     x = torch.where(lr[:, None, None, None], x.flip(-1), x)
     return torch.where(ud[:, None, None, None], x.flip(-2), x)
 
@@ -194,10 +211,18 @@ class GCCNNClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstimato
     checkpoint_path : str or Path, optional
         Save the training state there after every epoch; an interrupted
         ``fit`` with the same parameters and data resumes from it.
+    device : str, optional
+        Where the network trains and predicts: ``"cpu"``, ``"cuda"``,
+        ``"cuda:1"``...; by default a GPU when PyTorch sees one
+        (``torch.cuda.is_available()``). A GPU gives the same results
+        within float tolerance (the same seed draws the same split,
+        shuffling, flips and MC-dropout masks); on the CPU the same seed
+        gives the same numbers.
 
     Attributes
     ----------
     network_ : CNNNet
+        On ``device`` (where it was trained or last predicted).
     best_epoch_ : int
     history_ : list of dict
     classes_ : numpy.ndarray
@@ -206,7 +231,7 @@ class GCCNNClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstimato
     def __init__(self, *, epochs=100, batch_size=500, lr=1e-3, weight_decay=1e-5, dropout=0.05,
                  validation_fraction=0.1, flip=True, mc_passes=200, nan_value=0.0,
                  batch_size_predict=8192, random_state=0, n_threads=None, progress=False,
-                 checkpoint_path=None):
+                 checkpoint_path=None, device=None):
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
@@ -221,9 +246,11 @@ class GCCNNClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstimato
         self.n_threads = n_threads
         self.progress = progress
         self.checkpoint_path = checkpoint_path
+        self.device = device
 
-    # parameters that do not change the trained network
-    _PREDICT_ONLY = ("mc_passes", "batch_size_predict", "n_threads", "progress", "checkpoint_path")
+    # parameters that do not change the trained network (``device``: only
+    # within float tolerance)
+    _PREDICT_ONLY = ("mc_passes", "batch_size_predict", "n_threads", "progress", "checkpoint_path", "device")
 
     def fit(self, X, y, *, eval_set=None):
         """Train on cut-outs ``X`` (n, 2, 20, 20) and labels ``y`` (1 = GC).
@@ -265,7 +292,7 @@ class GCCNNClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstimato
                 weight_decay=self.weight_decay, gen=gen,
                 augment=flip_augment if self.flip else None,
                 eval_batch_size=self.batch_size_predict, progress=self.progress, desc="CNN",
-                checkpoint=self.checkpoint_path, run_key=key,
+                checkpoint=self.checkpoint_path, run_key=key, device=_torch.torch_device(self.device),
             )
             trained_here.append(True)
             return copy.deepcopy((self.network_.state_dict(), self.best_epoch_, self.history_))
@@ -280,16 +307,20 @@ class GCCNNClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstimato
         return self
 
     def _features(self, X, what):
-        """Convolutional features of cut-outs, batched, deterministic."""
+        """Convolutional features of cut-outs, batched, deterministic; on the estimator's device."""
         X = as_cutouts(X, what)
-        net = self.network_
+        device = _torch.torch_device(self.device)
+        net = self.network_.to(device)
         net.eval()
         out = []
         with torch.inference_mode():
             for start in range(0, len(X), self.batch_size_predict):
                 xb = clean_cutouts(X[start:start + self.batch_size_predict], self.nan_value)
-                out.append(net.features(xb))
-        return torch.cat(out) if out else torch.empty((0, 180))
+                if device.type == "cpu":
+                    out.append(_torch.map_chunks(net.features, xb))
+                else:
+                    out.append(net.features(xb.to(device)))
+        return torch.cat(out) if out else torch.empty((0, 180), device=device)
 
     def predict_proba(self, X):
         """(n, 2) array of [p(not GC), p(GC)], MC-dropout averaged.
@@ -319,11 +350,11 @@ class GCCNNClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstimato
         f = self._features(X, f"{type(self).__name__}.{what}")
         with torch.inference_mode():
             if self.mc_passes is None or self.mc_passes <= 1:
-                p = torch.sigmoid(self.network_.head(self.network_.hidden(f))).double().numpy()
+                p = torch.sigmoid(self.network_.head(self.network_.hidden(f))).double().cpu().numpy()
                 return p, np.full(len(p), np.nan)
             rng = np.random.default_rng(0 if self.random_state is None else int(self.random_state))
             p, std = self.network_.mc_proba(f, int(self.mc_passes), rng, return_std=True)
-        return p.double().numpy(), std.double().numpy()
+        return p.double().cpu().numpy(), std.double().cpu().numpy()
 
     def embed(self, X):
         """The last hidden layer (n, 50), deterministic (dropout off)."""
@@ -331,7 +362,7 @@ class GCCNNClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstimato
         _torch.use_threads(self.n_threads)
         f = self._features(X, f"{type(self).__name__}.embed")
         with torch.inference_mode():
-            return self.network_.hidden(f).numpy()
+            return self.network_.hidden(f).cpu().numpy()
 
     # -- bundles ----------------------------------------------------------
     def _export_state(self):
@@ -452,15 +483,15 @@ def _knn_factory(k):
 register_model(
     "cnn", _cnn_factory, input="images",
     description="published CNN on the g/z cut-outs, flip augmentation, MC dropout (200 passes)",
-    published=True, quick=_QUICK_CNN,
+    published=True, quick=_QUICK_CNN, cost=900,  # seconds, benchmarks/results/bench_benchmark_fullmock_neural.md
 )
 register_model(
     "cnn+1nn", _knn_factory(1), input="images",
     description="1-nearest neighbour in the last hidden layer of the CNN",
-    published=True, quick={"cnn_params": {"epochs": 2}},
+    published=True, quick={"cnn_params": {"epochs": 2}}, shares_fit_with="cnn", cost=95,
 )
 register_model(
     "cnn+12nn", _knn_factory(12), input="images",
     description="12-nearest neighbours in the last hidden layer of the CNN",
-    published=True, quick={"cnn_params": {"epochs": 2}},
+    published=True, quick={"cnn_params": {"epochs": 2}}, shares_fit_with="cnn", cost=95,
 )

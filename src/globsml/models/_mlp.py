@@ -154,5 +154,5 @@ def _factory(random_state=0, **params):
 register_model(
     "mlp", _factory, input="features",
     description="multi-layer perceptron 29-100-100-1 (PyTorch), best validation epoch",
-    published=True, quick={"epochs": 3},
+    published=True, quick={"epochs": 3}, cost=50,  # seconds, benchmarks/results/bench_benchmark_fullmock_neural.md
 )

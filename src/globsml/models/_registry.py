@@ -32,6 +32,18 @@ class ModelSpec:
     pretrained : bool
         Whether the model comes trained (a published network): it predicts
         but is not fitted, and the benchmark's ``all`` leaves it out.
+    shares_fit_with : str
+        The model whose fit this one reuses (same estimator, same seed, same
+        data; :func:`globsml.models.reusing_fits`), e.g. ``"forest"`` for
+        ``calibrated-forest``; ``""`` for none. The benchmark runs the two in
+        one worker, so that the fit is found there.
+    cost : float
+        Rough seconds of one fit and prediction on the All2All split of the
+        full-size mock (65k training rows, one core), as measured in
+        ``benchmarks/results/bench_benchmark_fullmock_published_one_split.md``
+        and ``..._neural.md``. Only the order of the benchmark's work
+        depends on it (the costliest first, so that the cores stay busy to
+        the end), never a result.
     """
 
     name: str
@@ -41,19 +53,22 @@ class ModelSpec:
     published: bool = True
     quick: dict = field(default_factory=dict)
     pretrained: bool = False
+    shares_fit_with: str = ""
+    cost: float = 1.0
 
 
 _REGISTRY = {}
 
 
 def register_model(name, factory, *, input="features", description="", published=True, quick=None,
-                   pretrained=False):
-    """Add a model to the registry (``name`` must be new)."""
+                   pretrained=False, shares_fit_with="", cost=1.0):
+    """Add a model to the registry (``name`` must be new); the arguments are :class:`ModelSpec`'s."""
     if input not in ("features", "images"):
         raise ValueError(f"input must be 'features' or 'images', got {input!r}")
     if name in _REGISTRY:
         raise ValueError(f"model {name!r} is registered already")
-    _REGISTRY[name] = ModelSpec(name, factory, input, description, published, dict(quick or {}), bool(pretrained))
+    _REGISTRY[name] = ModelSpec(name, factory, input, description, published, dict(quick or {}), bool(pretrained),
+                                str(shares_fit_with or ""), float(cost))
     return _REGISTRY[name]
 
 

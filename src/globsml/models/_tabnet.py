@@ -181,5 +181,5 @@ def _factory(random_state=0, **params):
 register_model(
     "tabnet", _factory, input="features",
     description="TabNet (n_steps 5, n_d 10, n_a 10), best validation epoch",
-    published=True, quick={"max_epochs": 3},
+    published=True, quick={"max_epochs": 3}, cost=150,  # seconds, benchmarks/results/bench_benchmark_fullmock_neural.md
 )

@@ -269,20 +269,23 @@ def _calibrated_forest(*, random_state=0, n_estimators=100, n_jobs=-1, method="a
                    calibrate=method)
 
 
-register_model("logistic", _logistic, description="logistic regression (L2, C=1)")
-register_model("svm-linear", _svm_linear, description="linear SVM + Platt scaling (LinearSVC)")
+# ``cost``: seconds of one fit + prediction on the full mock's All2All split
+# (benchmarks/results/bench_benchmark_fullmock_published_one_split.md); it only
+# orders the benchmark's work. calibrated-forest reuses the forest's fit.
+register_model("logistic", _logistic, description="logistic regression (L2, C=1)", cost=1)
+register_model("svm-linear", _svm_linear, description="linear SVM + Platt scaling (LinearSVC)", cost=3)
 register_model("svm-rbf", _svm_rbf, description="RBF SVM (Nystroem 500 components) + Platt scaling",
-               quick={"n_components": 100})
-register_model("knn", _knn, description="k-nearest neighbours, k=12")
-register_model("1nn", _1nn, description="nearest neighbour")
-register_model("tree", _tree, description="decision tree")
-register_model("forest", _forest, description="random forest, 100 trees", quick={"n_estimators": 20})
+               quick={"n_components": 100}, cost=12)
+register_model("knn", _knn, description="k-nearest neighbours, k=12", cost=7)
+register_model("1nn", _1nn, description="nearest neighbour", cost=6)
+register_model("tree", _tree, description="decision tree", cost=4)
+register_model("forest", _forest, description="random forest, 100 trees", quick={"n_estimators": 20}, cost=22)
 register_model("adaboost", _adaboost, description="AdaBoost of random forests (10 x 50 trees)",
-               quick={"n_estimators": 3, "forest_trees": 10})
+               quick={"n_estimators": 3, "forest_trees": 10}, cost=41)
 register_model("catboost", _catboost, description="CatBoost, 1000 iterations",
-               quick={"iterations": 100})
+               quick={"iterations": 100}, cost=29)
 register_model("hgb", _hgb, description="histogram gradient boosting (scikit-learn), 300 rounds",
-               published=False, quick={"max_iter": 50})
+               published=False, quick={"max_iter": 50}, cost=4)
 register_model("calibrated-forest", _calibrated_forest,
                description="random forest, probabilities calibrated on the validation split",
-               published=False, quick={"n_estimators": 20})
+               published=False, quick={"n_estimators": 20}, shares_fit_with="forest", cost=1)
