@@ -9,6 +9,7 @@ from tqdm.auto import tqdm
 
 from .._errors import GlobsmlError
 from ..models import GCCNNClassifier
+from ..models import _torch
 from ..models._cnn import as_cutouts, clean_cutouts, flip_augment
 from ._weights import domain_weights
 
@@ -140,11 +141,12 @@ def adapt_network(classifier, X_source, q_source, X_target, *, method="adversari
 
     adapted = copy.deepcopy(base)
     adapted.set_params(progress=False)
-    net = adapted.network_
+    auc_before = _hidden_domain_auc(adapted, X_source, X_target, random_state)
+    # fine-tuned on the CPU, where the cut-outs are; prediction moves it to the estimator's device
+    net = adapted.network_.to("cpu")
     x_s = clean_cutouts(X_source, base.nan_value)
     x_t = clean_cutouts(X_target, base.nan_value)
     gen = torch.Generator().manual_seed(int(random_state))
-    auc_before = _hidden_domain_auc(net, x_s, x_t, random_state)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(random_state))
         _fine_tune(net, x_s, torch.from_numpy(q), x_t, method=method, epochs=int(epochs), lr=float(lr),
@@ -155,7 +157,7 @@ def adapt_network(classifier, X_source, q_source, X_target, *, method="adversari
         "method": method, "epochs": int(epochs), "lr": float(lr),
         **({"domain_weight": float(domain_weight)} if method == "adversarial" else {"confidence": float(confidence)}),
         "domain_auc_before": round(auc_before, 4),
-        "domain_auc_after": round(_hidden_domain_auc(net, x_s, x_t, random_state), 4),
+        "domain_auc_after": round(_hidden_domain_auc(adapted, X_source, X_target, random_state), 4),
     }
     adapted.set_params(progress=base.progress)
     return adapted
@@ -209,30 +211,19 @@ def _fine_tune(net, x_s, q_s, x_t, *, method, epochs, lr, batch_size, domain_wei
 
 def _pseudo_labels(net, x_t, confidence, batch=8192):
     """1/0 for the target cut-outs the network is sure of, NaN for the rest (one deterministic pass)."""
-    p = torch.sigmoid(_logits(net, x_t, batch))
+    net.eval()
+    p = torch.sigmoid(_torch.predict_logits(net, x_t, batch_size=batch))
     out = torch.full_like(p, float("nan"))
     out[p > confidence] = 1.0
     out[p < 1 - confidence] = 0.0
     return out
 
 
-def _logits(net, x, batch):
-    net.eval()
-    with torch.inference_mode():
-        return torch.cat([net.head(net.hidden(net.features(x[s:s + batch]))) for s in range(0, len(x), batch)])
-
-
-def _hidden(net, x, batch=8192):
-    net.eval()
-    with torch.inference_mode():
-        return torch.cat([net.hidden(net.features(x[s:s + batch])) for s in range(0, len(x), batch)]).numpy()
-
-
-def _hidden_domain_auc(net, x_s, x_t, random_state, most=5000):
+def _hidden_domain_auc(classifier, X_source, X_target, random_state, most=5000):
     """ROC AUC of a domain classifier (training vs target) on the network's last hidden layer."""
     rng = np.random.default_rng(random_state)
-    pick_s = np.sort(rng.choice(len(x_s), min(most, len(x_s)), replace=False))
-    pick_t = np.sort(rng.choice(len(x_t), min(most, len(x_t)), replace=False))
-    _, auc = domain_weights(_hidden(net, x_s[pick_s]), _hidden(net, x_t[pick_t]), random_state=random_state,
-                            return_auc=True)
+    pick_s = np.sort(rng.choice(len(X_source), min(most, len(X_source)), replace=False))
+    pick_t = np.sort(rng.choice(len(X_target), min(most, len(X_target)), replace=False))
+    _, auc = domain_weights(classifier.embed(X_source[pick_s]), classifier.embed(X_target[pick_t]),
+                            random_state=random_state, return_auc=True)
     return float(auc)
