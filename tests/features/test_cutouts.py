@@ -131,3 +131,22 @@ def test_real_cutouts_plausible(shared_data):
                      ("eccentricity", 0.2), ("min_value", 0.01)]:
         assert abs(t[col].median() - real[col].median()) < tol, (col, t[col].median(), real[col].median())
     assert t["colour"].between(-1, 3).mean() > 0.9
+
+
+def test_later_columns_match_cutout_features(monkeypatch):
+    """cutout_features_later: the same table, its costly columns measured afterwards for chosen rows."""
+    from globsml.features import _cutouts
+    from globsml.features._cutouts import LATER_COLUMNS, cutout_features_later
+
+    rng = np.random.default_rng(3)
+    cut = _point_sources(n=40, seed=3, noise=0.02)
+    cut[::7, :, :, :6] = np.nan  # off-detector strips
+    cut[5] += 0.3 * _point_sources(n=1, seed=9)[0][:, ::-1]  # a neighbour
+    monkeypatch.setattr(_cutouts, "_BLOCK", 16)  # rows from several blocks
+    full = cutout_features(cut, galaxy="VCC1", ebv=0.03)
+    table, finish = cutout_features_later(cut, galaxy="VCC1", ebv=0.03)
+    assert table[list(LATER_COLUMNS)].isna().all().all()
+    pd.testing.assert_frame_equal(table.drop(columns=list(LATER_COLUMNS)), full.drop(columns=list(LATER_COLUMNS)))
+    rows = rng.permutation(40)[:23]
+    assert full[list(LATER_COLUMNS)].iloc[rows].notna().any().all()
+    pd.testing.assert_frame_equal(finish(rows), full.iloc[rows].reset_index(drop=True), check_exact=True)

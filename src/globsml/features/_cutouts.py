@@ -7,9 +7,9 @@ from .._errors import GlobsmlError
 from ..data._schema import CUTOUT_SHAPE, FEATURE_TABLE_COLUMNS, SEGMENTATION_COLUMNS
 from ._fwhm import gaussian_fwhm
 from ._photometry import APERTURE_RADII, aperture_photometry, photometric_columns
-from ._segmentation import DETECTION_DEFAULTS, segment_properties
+from ._segmentation import DETECTION_DEFAULTS, kron_flux_of, segment_properties
 
-__all__ = ["cutout_features", "directory_features"]
+__all__ = ["cutout_features", "cutout_features_later", "directory_features", "LATER_COLUMNS"]
 
 _BLOCK = 4096  # cut-outs per block: bounds memory, drives the progress bar
 
@@ -74,6 +74,57 @@ def cutout_features(cutouts, *, galaxy="", ids=None, ebv=0.0, progress=False, **
     distributions resemble the published table's; the published values
     themselves came from the full frames, so they differ source by source.
     """
+    return _cutout_features(cutouts, galaxy=galaxy, ids=ids, ebv=ebv, progress=progress, detection=detection)[0]
+
+
+#: The columns :func:`cutout_features_later` leaves for later: the fitted
+#: FWHM and the Kron fluxes, a third of the cost of the features.
+LATER_COLUMNS = ("fwhm", "e_fwhm", "kron_flux", "kron_flux_z")
+
+
+def cutout_features_later(cutouts, *, galaxy="", ids=None, ebv=0.0, **detection):
+    """:func:`cutout_features` without :data:`LATER_COLUMNS`, which are measured afterwards for chosen rows.
+
+    For a caller that needs the costly columns for a few of many cut-outs
+    only (the mock survey measures every candidate source and keeps one
+    in six).
+
+    Parameters
+    ----------
+    cutouts, galaxy, ids, ebv, **detection
+        As for :func:`cutout_features`.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        The :func:`cutout_features` table, with NaN in :data:`LATER_COLUMNS`.
+    finish : callable
+        ``finish(rows)`` returns ``table.iloc[rows]`` (index reset) with
+        :data:`LATER_COLUMNS` measured: the same numbers as
+        :func:`cutout_features` gives for those rows (each of those
+        columns depends on its own cut-out alone). It reads ``cutouts``
+        again, which must not change in between.
+    """
+    cutouts = np.asarray(cutouts)
+    table, states = _cutout_features(cutouts, galaxy=galaxy, ids=ids, ebv=ebv, progress=False,
+                                     detection=detection, later=True)
+
+    def finish(rows):
+        rows = np.asarray(rows, dtype=np.int64)
+        out = table.iloc[rows].reset_index(drop=True)
+        block = rows // _BLOCK
+        for k in np.unique(block):
+            at = np.flatnonzero(block == k)
+            local = rows[at] - k * _BLOCK
+            images = np.asarray(cutouts[rows[at]], dtype=float)
+            for name, values in _later_columns(images, states[k], local).items():
+                out.loc[at, name] = values
+        return out
+
+    return table, finish
+
+
+def _cutout_features(cutouts, *, galaxy, ids, ebv, progress, detection, later=False):
     cutouts = np.asarray(cutouts)
     if cutouts.ndim != 4 or cutouts.shape[1:] != CUTOUT_SHAPE:
         raise GlobsmlError(
@@ -101,11 +152,13 @@ def cutout_features(cutouts, *, galaxy="", ids=None, ebv=0.0, progress=False, **
     parts = []
     for start in blocks:
         stop = min(start + _BLOCK, n)
-        parts.append(_block_features(np.asarray(cutouts[start:stop], dtype=float), ebv[start:stop], detection))
+        parts.append(_block_features(np.asarray(cutouts[start:stop], dtype=float), ebv[start:stop], detection,
+                                     later=later))
         if progress:
             bar.update(stop - start)
     if progress:
         bar.close()
+    states = [p.pop("_later") for p in parts] if later else None
     cols = {k: np.concatenate([p[k] for p in parts]) if parts else np.empty(0) for k in _computed_columns()}
     cols["ID"] = ids.astype(np.int64)
     cols["galaxy"] = np.full(n, str(galaxy), dtype=object)
@@ -115,7 +168,7 @@ def cutout_features(cutouts, *, galaxy="", ids=None, ebv=0.0, progress=False, **
     table["galaxy"] = table["galaxy"].astype(str)
     for c in ("label", "label_z"):
         table[c] = table[c].astype(np.int64)
-    return table
+    return table, states
 
 
 def _computed_columns():
@@ -123,19 +176,35 @@ def _computed_columns():
     return [c for c in FEATURE_TABLE_COLUMNS if c not in skip]
 
 
-def _block_features(block, ebv, detection):
+def _block_features(block, ebv, detection, *, later=False):
+    """The computed columns of one block; with ``later`` NaN in LATER_COLUMNS and what measures them in ``_later``."""
     cols = {}
     fluxes = {}
+    state = []
     for b, band in enumerate(("g", "z")):
-        props = segment_properties(block[:, b], **detection)
+        props = segment_properties(block[:, b], kron=not later, **detection)
         suffix = "" if band == "g" else "_z"
         for c in SEGMENTATION_COLUMNS:
             cols[c + suffix] = props[c]
         fluxes[band] = aperture_photometry(block[:, b], props["xcentroid"], props["ycentroid"], APERTURE_RADII)
-        if band == "g":
+        if later:
+            state.append({k: props[k] for k in ("xcentroid", "ycentroid", "neighbours", "kron_inputs")})
+            if band == "g":
+                cols["fwhm"], cols["e_fwhm"] = np.full(len(block), np.nan), np.full(len(block), np.nan)
+        elif band == "g":
             cols["fwhm"], cols["e_fwhm"] = gaussian_fwhm(block[:, 0], props["xcentroid"], props["ycentroid"])
     cols.update(photometric_columns(fluxes["g"], fluxes["z"], ebv=ebv))
+    if later:
+        cols["_later"] = state
     return cols
+
+
+def _later_columns(images, state, rows):
+    """LATER_COLUMNS of ``rows`` of a block measured with ``later``; ``images`` (len(rows), 2, ny, nx) are theirs."""
+    g, z = state
+    fwhm, e_fwhm = gaussian_fwhm(images[:, 0], g["xcentroid"][rows], g["ycentroid"][rows])
+    return {"fwhm": fwhm, "e_fwhm": e_fwhm, "kron_flux": kron_flux_of(images[:, 0], g, rows),
+            "kron_flux_z": kron_flux_of(images[:, 1], z, rows)}
 
 
 def directory_features(directory, *, ebv=0.0, progress=True, **detection):

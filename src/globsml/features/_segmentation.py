@@ -15,7 +15,7 @@ from scipy import ndimage
 
 from .._errors import GlobsmlError
 
-__all__ = ["background_stats", "segment_properties", "moment_properties", "DETECTION_DEFAULTS"]
+__all__ = ["background_stats", "segment_properties", "moment_properties", "kron_flux_of", "DETECTION_DEFAULTS"]
 
 #: Detection parameters used on cut-outs (see :func:`segment_properties`).
 DETECTION_DEFAULTS = {"n_sigma": 2.5, "n_pixels": 3, "kernel_fwhm": 2.0, "search_radius": 3.0, "border": 3,
@@ -120,7 +120,7 @@ def _gaussian_kernel(fwhm):
 def segment_properties(images, *, n_sigma=DETECTION_DEFAULTS["n_sigma"], n_pixels=DETECTION_DEFAULTS["n_pixels"],
                        kernel_fwhm=DETECTION_DEFAULTS["kernel_fwhm"],
                        search_radius=DETECTION_DEFAULTS["search_radius"], border=DETECTION_DEFAULTS["border"],
-                       deblend=DETECTION_DEFAULTS["deblend"], centre=None):
+                       deblend=DETECTION_DEFAULTS["deblend"], centre=None, kron=True):
     """Segmentation properties of the central source of every image of a stack.
 
     Parameters
@@ -148,6 +148,10 @@ def segment_properties(images, *, n_sigma=DETECTION_DEFAULTS["n_sigma"], n_pixel
         ``(x, y)`` pixel of the cut-out centre; defaults to ``(nx // 2,
         ny // 2)``, i.e. pixel (10, 10) of a 20x20 cut-out, where the
         published cut-outs put the source.
+    kron : bool, optional
+        Measure the Kron flux; False leaves ``kron_flux`` NaN (the costliest
+        property), to be measured later for some rows with
+        :func:`kron_flux_of`.
 
     Returns
     -------
@@ -161,7 +165,9 @@ def segment_properties(images, *, n_sigma=DETECTION_DEFAULTS["n_sigma"], n_pixel
         clockwise from +x, the published photutils 1.x convention),
         ``eccentricity``, ``min_value``, ``max_value``, ``segment_flux``,
         ``kron_flux``, plus ``detected`` (bool), ``background`` and ``rms``
-        (border statistics) and ``segment`` (the boolean segment masks).
+        (border statistics), ``segment`` and ``neighbours`` (boolean masks
+        of the segment and of the other segments) and ``kron_inputs`` (what
+        :func:`kron_flux_of` reads).
     """
     images = np.asarray(images, dtype=float)
     if images.ndim != 3:
@@ -215,7 +221,7 @@ def segment_properties(images, *, n_sigma=DETECTION_DEFAULTS["n_sigma"], n_pixel
         local_label[detected] = rank[pos] + 1
 
     neighbours = (labels > 0) & ~segment
-    props = moment_properties(images, segment, neighbours=neighbours)
+    props = moment_properties(images, segment, neighbours=neighbours, kron=kron)
     # A cut-out without a single finite pixel in its segment (all NaN) has
     # no centroid; report the cut-out centre so that positions stay defined.
     nocen = ~(np.isfinite(props["xcentroid"]) & np.isfinite(props["ycentroid"]))
@@ -377,7 +383,7 @@ def _flood(height, seeds, region, n_steps=48):
     return out.reshape(seeds.shape)
 
 
-def moment_properties(images, segment, *, neighbours=None):
+def moment_properties(images, segment, *, neighbours=None, kron=True):
     """photutils ``SourceCatalog`` properties of given segments, vectorised.
 
     Parameters
@@ -390,13 +396,15 @@ def moment_properties(images, segment, *, neighbours=None):
         Pixels of other sources; in the Kron measurement they are replaced
         by the pixel mirrored through the centroid (photutils
         ``aperture_mask_method="correct"``).
+    kron : bool, optional
+        Measure ``kron_flux``; False leaves it NaN (see :func:`kron_flux_of`).
 
     Returns
     -------
     dict of numpy.ndarray
         ``xcentroid, ycentroid, area, semimajor_sigma, semiminor_sigma,
         orientation, eccentricity, min_value, max_value, segment_flux,
-        kron_flux``.
+        kron_flux``, and ``kron_inputs`` (what :func:`kron_flux_of` reads).
 
     Notes
     -----
@@ -446,14 +454,51 @@ def moment_properties(images, segment, *, neighbours=None):
         eccentricity = np.sqrt(1.0 - b2 / a2)
     orientation = np.rad2deg(theta)
 
-    kron_flux = _kron_flux(data, finite, neighbours, xc, yc, cov, semimajor, semiminor, theta)
+    if kron:
+        kron_flux = _kron_flux(data, finite, neighbours, xc, yc, cov, semimajor, semiminor, theta)
+    else:
+        kron_flux = np.full(n, np.nan)
     return {
         "xcentroid": xc, "ycentroid": yc, "area": area,
         "semimajor_sigma": semimajor, "semiminor_sigma": semiminor,
         "orientation": orientation, "eccentricity": eccentricity,
         "min_value": min_value, "max_value": max_value,
         "segment_flux": segment_flux, "kron_flux": kron_flux,
+        # what the Kron flux reads (the centroids as measured: segment_properties
+        # replaces missing ones afterwards)
+        "kron_inputs": (xc.copy(), yc.copy(), cov, semimajor, semiminor, theta),
     }
+
+
+def kron_flux_of(images, props, rows):
+    """The Kron flux of some rows of a stack whose properties were measured without it.
+
+    Parameters
+    ----------
+    images : numpy.ndarray
+        The images of ``rows`` only, ``(len(rows), ny, nx)``, as given to
+        :func:`segment_properties`.
+    props : dict
+        What :func:`segment_properties` returned for the whole stack
+        (with ``kron=False``).
+    rows : array_like of int
+        The rows of that stack that ``images`` holds.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``kron_flux`` of those rows, the same numbers as
+        :func:`segment_properties` with ``kron=True`` gives for them (each
+        row's Kron flux depends on that row alone).
+    """
+    images = np.asarray(images, dtype=float)
+    rows = np.asarray(rows, dtype=np.int64)
+    finite = np.isfinite(images)
+    data = np.where(finite, images, 0.0)
+    neighbours = props.get("neighbours")
+    xc, yc, cov, semimajor, semiminor, theta = props["kron_inputs"]
+    return _kron_flux(data, finite, None if neighbours is None else neighbours[rows], xc[rows], yc[rows],
+                      [c[rows] for c in cov], semimajor[rows], semiminor[rows], theta[rows])
 
 
 def _regularised(cxx, cyy, cxy):

@@ -408,7 +408,7 @@ def make_galaxy(plan, seed_rng, calib, *, critic=None, proposal=None, oversample
         extinction correction (measured as on real cut-outs; the table's
         magnitudes are corrected in :func:`galaxy_table`).
     """
-    from ..features import cutout_features
+    from ..features._cutouts import LATER_COLUMNS, cutout_features_later
 
     rng = seed_rng
     quant = _noise_quantiles(plan.galaxy, plan.cluster, calib)
@@ -420,13 +420,16 @@ def make_galaxy(plan, seed_rng, calib, *, critic=None, proposal=None, oversample
     for b in range(batches):
         src, cut = _candidates(plan, pool, taken, rng, quant, calib)
         # measured as on the real cut-outs, whose E(B-V) the critic never
-        # knew; the extinction correction comes with the table (galaxy_table)
-        parts.append((src, cut, cutout_features(cut, galaxy=plan.galaxy)))
+        # knew; the extinction correction comes with the table (galaxy_table).
+        # The FWHM fit and the Kron fluxes, which neither the detection nor
+        # the critic reads, are measured for the kept sources alone (below)
+        parts.append((src, cut, *cutout_features_later(cut, galaxy=plan.galaxy)))
         if progress is not None:
             progress(plan.n_sources * (b + 1) // batches - plan.n_sources * b // batches)
     src = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
     cut = np.concatenate([p[1] for p in parts])
     feats = pd.concat([p[2] for p in parts], ignore_index=True)
+    starts = np.cumsum([0] + [len(p[1]) for p in parts])
     # detection on the image: a source is in the catalogue when its rendered
     # cut-out shows it, in both bands, as the pipeline's segmentation would
     # see it (noise peaks help faint ones in, as in the real catalogue)
@@ -441,7 +444,15 @@ def make_galaxy(plan, seed_rng, calib, *, critic=None, proposal=None, oversample
     # table order: raster order of the frame (by y, then x)
     keep = keep[np.lexsort((src["x"][keep], src["y"][keep]))]
     src = {k: v[keep] for k, v in src.items()}
-    return src, cut[keep], feats.iloc[keep].reset_index(drop=True)
+    # the columns left for later, measured on the kept cut-outs, batch by batch
+    batch = np.searchsorted(starts, keep, side="right") - 1
+    table = feats.iloc[keep].reset_index(drop=True)
+    for b in np.unique(batch):
+        at = np.flatnonzero(batch == b)
+        done = parts[b][3](keep[at] - starts[b])
+        for name in LATER_COLUMNS:
+            table.loc[at, name] = done[name].to_numpy()
+    return src, cut[keep], table
 
 
 def _sky(plan, x, y):
