@@ -174,6 +174,24 @@ def test_pixel_round_is_the_network_it_was_made_from(tmp_path):
         back.log_ratio(table)
 
 
+
+def test_compile_prepares_every_round_and_changes_nothing(tmp_path):
+    import torch
+
+    from globsml.mock._critic import export_network, pixel_network
+
+    rng = np.random.default_rng(5)
+    clf, X = _fitted(rng)
+    torch.manual_seed(1)
+    critic = RealismCritic([export_classifier(clf, ["a", "b", "c", "d"]), export_network(pixel_network().eval())])
+    critic.save(tmp_path / "c.npz")
+    fresh, compiled = RealismCritic.load(tmp_path / "c.npz"), RealismCritic.load(tmp_path / "c.npz")
+    assert compiled.compile() is compiled
+    assert len(compiled._forests) == 1 and len(compiled._networks) == 1  # prepared before any use
+    table = pd.DataFrame(X[:50], columns=["a", "b", "c", "d"])
+    cut = rng.normal(0, 0.01, (50, 2, 20, 20)).astype(np.float32)
+    np.testing.assert_array_equal(compiled.log_ratio(table, cut), fresh.log_ratio(table, cut))
+
 def test_export_names_the_scikit_learn_layout_it_needs():
     class NotHistGradientBoosting:
         n_trees_per_iteration_ = 1

@@ -241,6 +241,43 @@ class RealismCritic:
     def _is_pixels(r):
         return "kind" in r and str(r["kind"]) == "pixels"
 
+    def compile(self):
+        """Prepare every round now: trees into look-up tables, networks into torch modules.
+
+        Otherwise each round is prepared when first used. The survey calls
+        this before it forks its worker processes, which then share the
+        prepared rounds (and the imported torch) instead of each preparing
+        its own. Nothing is evaluated, so no thread pool is started.
+
+        Returns
+        -------
+        self
+        """
+        for r in self.rounds:
+            if self._is_pixels(r):
+                self._network(r)
+            else:
+                self._forest(r)
+        return self
+
+    def _network(self, r):
+        """The torch module of an image round (made once)."""
+        key = id(r)
+        if key not in self._networks:
+            import torch
+
+            net = pixel_network()
+            net.load_state_dict({k[4:]: torch.from_numpy(np.asarray(v)) for k, v in r.items() if k.startswith("net.")})
+            self._networks[key] = net.eval().to(memory_format=torch.channels_last)
+        return self._networks[key]
+
+    def _forest(self, r):
+        """The compiled trees of a tree round (made once)."""
+        key = id(r)
+        if key not in self._forests:
+            self._forests[key] = _Forest(r)
+        return self._forests[key]
+
     def _network_raw(self, r, cutouts, *, batch=256):
         """Log odds of an exported image critic on cut-outs (n, 2, 20, 20).
 
@@ -252,12 +289,7 @@ class RealismCritic:
         """
         import torch
 
-        key = id(r)
-        if key not in self._networks:
-            net = pixel_network()
-            net.load_state_dict({k[4:]: torch.from_numpy(np.asarray(v)) for k, v in r.items() if k.startswith("net.")})
-            self._networks[key] = net.eval().to(memory_format=torch.channels_last)
-        net = self._networks[key]
+        net = self._network(r)
         x = torch.from_numpy(pixel_inputs(cutouts))
         out = np.empty(len(x))
         # one thread: the survey evaluates this in forked worker processes,
@@ -276,10 +308,7 @@ class RealismCritic:
 
     def _raw(self, r, X):
         """Decision function (log odds) of one exported classifier on X (n, n_features)."""
-        key = id(r)
-        if key not in self._forests:
-            self._forests[key] = _Forest(r)
-        return self._forests[key](X)
+        return self._forest(r)(X)
 
     def log_ratio(self, table, cutouts=None):
         """log(p_real / p_mock) of each row of a feature table, summed over the rounds.

@@ -711,6 +711,11 @@ def make_mock_survey(directory, *, seed=0, scale=1.0, progress=True, galaxies=No
                 bar.update(plan.n_sources)
         else:
             todo.append((plan, rng, part, image, use_critic))
+    if use_critic and todo:
+        # once here rather than once in every worker process
+        for model in (realism_critic(), proposal_model()):
+            if model is not None:
+                model.compile()
     try:
         _make_galaxies(todo, _n_jobs(n_jobs, len(todo)), None if bar is None else bar.update)
     finally:
