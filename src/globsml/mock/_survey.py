@@ -711,9 +711,13 @@ def make_mock_survey(directory, *, seed=0, scale=1.0, progress=True, galaxies=No
                 bar.update(plan.n_sources)
         else:
             todo.append((plan, rng, part, image, use_critic))
-    if use_critic and todo:
-        # once here rather than once in every worker process
-        for model in (realism_critic(), proposal_model()):
+    if todo:
+        # once here rather than once in every worker process: the feature
+        # measurement's imports (astropy.wcs among them) and the critic's
+        # prepared rounds (torch among them)
+        from .. import features  # noqa: F401
+
+        for model in ((realism_critic(), proposal_model()) if use_critic else ()):
             if model is not None:
                 model.compile()
     try:
