@@ -72,7 +72,8 @@ def compare_mocks(a, b):
     from scipy.spatial import cKDTree
 
     ta, tb = (pd.read_csv(Path(d) / "ACS_sources_original.csv") for d in (a, b))
-    cols = ["m3_g", "m3_z", "CI_g", "CI_z", "colour", "area", "area_z", "eccentricity", "pGC"]
+    cols = ["m3_g", "m3_z", "CI_g", "CI_z", "colour", "area", "area_z", "eccentricity", "fwhm", "kron_flux",
+            "kron_flux_z", "pGC"]
     shared, largest = 0, 0.0
     for galaxy, ga in ta.groupby("galaxy"):
         gb = tb[tb["galaxy"] == galaxy]
