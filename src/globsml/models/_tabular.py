@@ -45,7 +45,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
 from .._errors import GlobsmlError
 from ..preprocessing import make_preprocessor
@@ -120,7 +120,7 @@ class SharedForestClassifier(RandomForestClassifier):
         """Fit (or take the trees of an identical earlier fit); return self."""
         if sample_weight is not None:
             w = np.asarray(sample_weight)
-            if w.ndim == 1 and len(w) and w[0] > 0 and np.all(w == w[0]):
+            if w.ndim == 1 and len(w) == _num_samples(X) and len(w) and w[0] > 0 and np.all(w == w[0]):
                 sample_weight = None
         if (sample_weight is not None or not _reuse.sharing() or self.warm_start or self.oob_score
                 or not isinstance(self.random_state, numbers.Integral)):
