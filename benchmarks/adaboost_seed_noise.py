@@ -10,7 +10,7 @@ with ``RandomState.choice(p=uniform)`` instead of ``randint`` (scikit-learn
 numbers change, so the new model must be as far from the old one as the old
 one is from itself under another seed.
 
-On one split (All2All seed 0 of DATA_DIR) this fits the old adaboost (the
+On one split (the first of SETUP, e.g. All2All seed 0, of DATA_DIR) this fits the old adaboost (the
 b662c61 construction: scikit-learn's ``AdaBoostClassifier`` of
 ``RandomForestClassifier(50)``, 10 rounds, ``random_state=s``) and the new
 one (``make_model("adaboost", random_state=s)``) for seeds 0..N-1, and
@@ -19,9 +19,10 @@ version, and the per-source probability differences: mean and 99th
 percentile |p_old(s) - p_old(s')| over pairs of old seeds (the seed noise)
 next to |p_old(s) - p_new(s)| and |p_new(s) - p_new(s')|. Usage::
 
-    PYTHONPATH=src python benchmarks/adaboost_seed_noise.py DATA_DIR [N_SEEDS]
+    PYTHONPATH=src python benchmarks/adaboost_seed_noise.py DATA_DIR [N_SEEDS [SETUP]]
 
-Writes ``benchmarks/results/adaboost_seed_noise.json`` and ``.md``.
+``SETUP`` (default ``all2all``) picks the set-up whose first split is fitted.
+Writes ``benchmarks/results/adaboost_seed_noise_<SETUP>.json`` and ``.md``.
 """
 
 import itertools
@@ -66,8 +67,9 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     ds = load_dataset(argv[0])
     n_seeds = int(argv[1]) if len(argv) > 1 else 5
+    setup = argv[2] if len(argv) > 2 else "all2all"
     features = ds.features()
-    _, split = next(iter(setup_runs("all2all", ds, seeds=1)))
+    _, split = next(iter(setup_runs(setup, ds, seeds=1)))
     train = training_rows(ds, "features", split.train, features)
     X, y = model_inputs(ds, "features", train, features), ds.y[train]
     Xt, yt = model_inputs(ds, "features", split.test, features), ds.y[split.test]
@@ -90,11 +92,11 @@ def main(argv=None):
     dp = {"old seed vs old seed": pair_stats(both, [(("old", a), ("old", b)) for a, b in pairs_old]),
           "new seed vs new seed": pair_stats(both, [(("new", a), ("new", b)) for a, b in pairs_old]),
           "old vs new, same seed": pair_stats(both, [(("old", s), ("new", s)) for s in seeds])}
-    record = {"data": argv[0], "split": "All2All seed 0", "n_train": int(len(y)), "n_test": int(len(yt)),
+    record = {"data": argv[0], "split": f"{setup}, first split", "n_train": int(len(y)), "n_test": int(len(yt)),
               "n_seeds": n_seeds, "cpu_s_all_fits": {k: round(v, 1) for k, v in cpu.items()},
               "metrics_per_seed": rows, "summary": summary, "p_gc_differences": dp,
               "command": "PYTHONPATH=src python benchmarks/adaboost_seed_noise.py " + " ".join(argv)}
-    out = ROOT / "benchmarks" / "results" / "adaboost_seed_noise"
+    out = ROOT / "benchmarks" / "results" / f"adaboost_seed_noise_{setup}"
     out.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
     lines = ["# adaboost before (b662c61) and after sharing its first round with the forest: seed noise", "",
              f"Command: `{record['command']}`; {record['split']} ({record['n_train']} training, "
