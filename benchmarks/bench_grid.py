@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-METRICS = ["TPR", "FDR", "FPR", "ROC AUC", "AUC(FDR,TPR)", "AP", "Brier"]
+#: Columns ``<metric>_mean`` / ``<metric>_std`` of the benchmark's results.csv.
+METRICS = ["tpr", "fdr", "fpr", "roc_auc", "auc_fdr_tpr", "average_precision", "brier"]
 
 
 def _load_average():
@@ -68,11 +69,23 @@ def run_grid(src, data, out, *, setups, seeds, jobs, models=None):
     wall, cpu = time.perf_counter() - t0, _children_cpu() - c0
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
-    runs = pd.read_csv(out / "runs.csv")
-    per_model = runs.groupby("model", sort=False)[["fit_s", "predict_s"]].sum().round(1)
     return {"src": str(src), "command": "PYTHONPATH=" + str(src) + " " + " ".join(cmd[1:]),
-            "wall_s": round(wall, 1), "cpu_s": round(cpu, 1), "n_runs": int(len(runs)),
-            "load_average_before": load, "load_average_after": _load_average(),
+            "wall_s": round(wall, 1), "cpu_s": round(cpu, 1),
+            "load_average_before": load, "load_average_after": _load_average(), **run_seconds(out)}
+
+
+def run_seconds(out):
+    """Per model, the wall and CPU seconds of its fits and predictions summed over its runs (runs.csv).
+
+    The CPU seconds are each run's process time in its worker: they add up to
+    what the runs cost on free cores, whatever else the machine did (the
+    child-process CPU above misses worker processes that are not waited for).
+    """
+    runs = pd.read_csv(out / "runs.csv")
+    cols = [c for c in ("fit_s", "predict_s", "fit_cpu_s", "predict_cpu_s") if c in runs.columns]
+    per_model = runs.groupby("model", sort=False)[cols].sum().round(1)
+    cpu = float(runs[["fit_cpu_s", "predict_cpu_s"]].to_numpy().sum()) if "fit_cpu_s" in cols else None
+    return {"n_runs": int(len(runs)), "runs_cpu_s": None if cpu is None else round(cpu, 1),
             "fit_predict_s_per_model": per_model.reset_index().to_dict(orient="records")}
 
 
@@ -81,14 +94,14 @@ def compare(out_base, out_new):
     base = pd.read_csv(out_base / "results.csv")
     new = pd.read_csv(out_new / "results.csv")
     keys = ["model", "setup"]
-    metrics = [m for m in METRICS if m in base.columns]
+    metrics = [m for m in METRICS if f"{m}_mean" in base.columns]
     merged = base.merge(new, on=keys, suffixes=("_base", "_new"))
     rows = []
     for _, r in merged.iterrows():
         row = {"model": r["model"], "setup": r["setup"]}
         for m in metrics:
-            row[m] = abs(float(r[f"{m}_new"]) - float(r[f"{m}_base"]))
-            std = f"{m} std_base"
+            row[m] = abs(float(r[f"{m}_mean_new"]) - float(r[f"{m}_mean_base"]))
+            std = f"{m}_std_base"
             if std in merged.columns:
                 row[f"{m} seed std"] = float(r[std])
         rows.append(row)
@@ -119,7 +132,8 @@ def main(argv=None):
     parser.add_argument("--models", nargs="+", default=None)
     parser.add_argument("--jobs", type=int, default=0, help="worker processes (0: the default)")
     parser.add_argument("--order", choices=["baseline-first", "new-first"], default="baseline-first")
-    parser.add_argument("--only", choices=["both", "new", "baseline"], default="both")
+    parser.add_argument("--only", choices=["both", "new", "baseline", "report"], default="both",
+                        help="'report': no runs, rewrite the report from --keep and the tag's JSON")
     parser.add_argument("--tag", default="")
     parser.add_argument("--keep", default=None, help="keep the two outputs under this folder")
     args = parser.parse_args(argv)
@@ -129,7 +143,7 @@ def main(argv=None):
     work.mkdir(parents=True, exist_ok=True)
     sides = {"baseline": Path(args.baseline).resolve(), "new": ROOT / "src"}
     order = ["baseline", "new"] if args.order == "baseline-first" else ["new", "baseline"]
-    if args.only != "both":
+    if args.only in ("new", "baseline"):
         order = [args.only]
     marker = data / ".globsml-mock.json"
     record = {"what": "globsml benchmark, published settings, baseline and this checkout one after the other",
@@ -137,7 +151,12 @@ def main(argv=None):
               "setups": args.setups, "seeds": args.seeds, "models": args.models, "jobs": args.jobs or None,
               "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "command": "python benchmarks/bench_grid.py " + " ".join(argv if argv is not None else sys.argv[1:])}
-    for side in order:
+    if args.only == "report":  # the runs are there: the record of the run, the run times again from runs.csv
+        old = json.loads((ROOT / "benchmarks" / "results" / f"bench_grid_{args.tag}.json").read_text())
+        record = {**old, "report_command": record["command"]}
+        for side in order:
+            record[side].update(run_seconds(work / side))
+    for side in order if args.only != "report" else ():
         print(f"running {side} ({sides[side]}) ...", flush=True)
         record[side] = run_grid(sides[side], data, work / side, setups=args.setups, seeds=args.seeds,
                                 jobs=args.jobs, models=args.models)
@@ -147,27 +166,31 @@ def main(argv=None):
              f"Data: {data} ({record['mock']}); {os.cpu_count()} CPUs, shared with other sessions: "
              "the wall clock counts their work too, CPU seconds (user + system of the benchmark's "
              "processes) do not.", "",
-             "| code | wall s | CPU s | runs | load before | load after |", "|---|---|---|---|---|---|"]
+             "| code | wall s | CPU s of the runs (sum of fit + predict process time) | child-process CPU s "
+             "(misses workers not waited for) | runs | load before | load after |", "|---|---|---|---|---|---|---|"]
     for side in order:
         r = record[side]
-        lines.append(f"| {side} | {r['wall_s']} | {r['cpu_s']} | {r['n_runs']} | {r['load_average_before']} "
-                     f"| {r['load_average_after']} |")
-    if args.only == "both":
+        lines.append(f"| {side} | {r['wall_s']} | {r.get('runs_cpu_s')} | {r['cpu_s']} | {r['n_runs']} "
+                     f"| {r['load_average_before']} | {r['load_average_after']} |")
+    if args.only in ("both", "report"):
         b, n = record["baseline"], record["new"]
         record["wall_ratio"] = round(b["wall_s"] / n["wall_s"], 2)
         record["cpu_ratio"] = round(b["cpu_s"] / n["cpu_s"], 2)
-        lines += ["", f"Baseline / new: wall {record['wall_ratio']}x, CPU {record['cpu_ratio']}x.", ""]
+        if b.get("runs_cpu_s") and n.get("runs_cpu_s"):
+            record["runs_cpu_ratio"] = round(b["runs_cpu_s"] / n["runs_cpu_s"], 3)
+        lines += ["", f"Baseline / new: wall {record['wall_ratio']}x, CPU of the runs "
+                  f"{record.get('runs_cpu_ratio')}x.", ""]
         diff, metrics = compare(work / "baseline", work / "new")
         record["metric_abs_diff"] = diff.round(5).to_dict(orient="records")
         record["max_abs_p_gc_diff_per_model"] = _pred_diff(work / "baseline", work / "new")
-        lines += ["Fit + predict seconds per model, summed over its runs:", "",
+        lines += ["Fit + predict CPU seconds per model (process time), summed over its runs:", "",
                   "| model | baseline fit | baseline predict | new fit | new predict | max abs p_gc difference |",
                   "|---|---|---|---|---|---|"]
         nb = {r["model"]: r for r in n["fit_predict_s_per_model"]}
         for r in b["fit_predict_s_per_model"]:
             q = nb.get(r["model"], {})
-            lines.append(f"| {r['model']} | {r['fit_s']} | {r['predict_s']} | {q.get('fit_s')} | "
-                         f"{q.get('predict_s')} | {record['max_abs_p_gc_diff_per_model'].get(r['model'], float('nan')):.3g} |")
+            lines.append(f"| {r['model']} | {r.get('fit_cpu_s')} | {r.get('predict_cpu_s')} | {q.get('fit_cpu_s')} | "
+                         f"{q.get('predict_cpu_s')} | {record['max_abs_p_gc_diff_per_model'].get(r['model'], float('nan')):.3g} |")
         lines += ["", "Largest absolute difference of each metric (new - baseline), per model and set-up; "
                   "for All2All the baseline's standard deviation over the seeds is the model's own seed noise:", "",
                   "| model | set-up | " + " | ".join(metrics) + " |", "|---|---|" + "---|" * len(metrics)]

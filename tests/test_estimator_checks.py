@@ -18,6 +18,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import globsml
 import globsml.inference  # noqa: F401  (every estimator class is defined once imported)
+from globsml.models._tabular import SeededAdaBoostClassifier, SharedForestClassifier, SharedNeighborsClassifier
 from globsml.models import (
     CNNKNNClassifier,
     GCCNNClassifier,
@@ -67,7 +68,18 @@ ESTIMATORS = [
     GCTabNetClassifier(max_epochs=2),
     GCCNNClassifier(epochs=1),
     CNNKNNClassifier(),
+    SharedForestClassifier(n_estimators=5, random_state=0),
+    SeededAdaBoostClassifier(SharedForestClassifier(n_estimators=3), n_estimators=3, random_state=0),
+    SharedNeighborsClassifier(n_neighbors=3),
 ]
+
+#: scikit-learn's own RandomForestClassifier and AdaBoostClassifier fail these
+#: (bootstrap samples drawn with weights are equivalent to repeated rows in
+#: distribution only; scikit-learn expects them to fail for its forests).
+WEIGHTS_STATISTICAL = dict.fromkeys(
+    ("check_sample_weight_equivalence_on_dense_data", "check_sample_weight_equivalence_on_sparse_data"),
+    "as scikit-learn's random forest: weights equal repeated rows in distribution only (bootstrap)",
+)
 
 EXPECTED_FAILURES = {
     "ScaledNystroem": {},
@@ -78,6 +90,9 @@ EXPECTED_FAILURES = {
     "GCTabNetClassifier": dict.fromkeys(FITS_ON_MADE_UP_DATA, FEATURES_ONLY),
     "GCCNNClassifier": dict.fromkeys(FITS_ON_MADE_UP_DATA, IMAGES_ONLY),
     "CNNKNNClassifier": dict.fromkeys(FITS_ON_MADE_UP_DATA, IMAGES_ONLY),
+    "SharedForestClassifier": WEIGHTS_STATISTICAL,
+    "SeededAdaBoostClassifier": WEIGHTS_STATISTICAL,
+    "SharedNeighborsClassifier": {},
 }
 
 #: Estimators that do not go through the checks, and why.

@@ -120,6 +120,17 @@ def test_calibrated_forest_with_and_without_the_forest_of_its_split(tiny_data, t
                                   pd.read_csv(tmp_path / "alone" / rel))
 
 
+@pytest.mark.parametrize("models", [["forest", "adaboost"], ["knn", "1nn"]])
+def test_models_sharing_work_give_what_they_give_alone(tiny_data, tmp_path, models):
+    """adaboost with the forest of its split (its first round's trees), 1nn with knn (one neighbour search)."""
+    kw = {**FAST, "setups": ["virgo2fornax"], "report": False}
+    run_benchmark(tiny_data, out=tmp_path / "both", **{**kw, "models": models})
+    run_benchmark(tiny_data, out=tmp_path / "alone", **{**kw, "models": models[1:]})
+    rel = f"runs/virgo2fornax/{models[1]}/run0/predictions.csv"
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "both" / rel),
+                                  pd.read_csv(tmp_path / "alone" / rel))
+
+
 def test_clear_errors(tiny_data, tmp_path):
     with pytest.raises(GlobsmlError, match="unknown model 'nope'"):
         run_benchmark(tiny_data, out=tmp_path, models=["nope"], progress=False)
@@ -135,19 +146,21 @@ def test_clear_errors(tiny_data, tmp_path):
 
 
 def test_tasks_keep_shared_fits_together_costliest_first(tiny_data, tmp_path):
-    """One task per model of a split, forest and calibrated-forest in one; costliest first."""
+    """One task per model of a split, those sharing work in one (the shared-with first); costliest first."""
     from globsml.experiments._runner import _plan, _runs_to_do
     from globsml.models import model_spec
 
-    names = ["logistic", "forest", "calibrated-forest", "adaboost"]
+    # adaboost and 1nn listed before the models whose work they reuse
+    names = ["logistic", "adaboost", "1nn", "forest", "calibrated-forest", "knn"]
     plan = _plan(tiny_data, ["all2all", "fornax2virgo"], names, seeds=2, n_folds=5)
     tasks, keys, skipped = _runs_to_do(plan, tmp_path, "digest", quick=True, n_folds=5, params={})
     assert skipped == 0 and len(keys) == len(plan)
     assert sum(len(runs) for runs in tasks.values()) == len(plan)
+    together = {"forest": ["forest", "adaboost", "calibrated-forest"], "knn": ["knn", "1nn"]}
     for (setup, seed, family), runs in tasks.items():
         models = [r[3] for r in runs]
         assert all(r[0] == setup and r[1] == seed for r in runs)
-        assert models == (["forest", "calibrated-forest"] if family == "forest" else [family])
+        assert models == together.get(family, [family])
     costs = [sum(model_spec(r[3]).cost for r in runs) * len(runs[0][2].train) for runs in tasks.values()]
     assert costs == sorted(costs, reverse=True)
     # without the forest, calibrated-forest is a task of its own

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.ensemble import RandomForestClassifier
 from threadpoolctl import threadpool_limits
 
 from globsml import GlobsmlError
@@ -75,7 +76,8 @@ def test_published_defaults():
     assert final_estimator(make_model("knn")).n_neighbors == 12
     assert final_estimator(make_model("1nn")).n_neighbors == 1
     ada = final_estimator(make_model("adaboost"))
-    assert type(ada.estimator).__name__ == "RandomForestClassifier"
+    assert isinstance(ada.estimator, RandomForestClassifier) and ada.estimator.n_estimators == 50
+    assert ada.n_estimators == 10
     assert final_estimator(make_model("catboost")).get_params()["iterations"] == 1000
     assert not model_spec("hgb").published and model_spec("forest").published
 

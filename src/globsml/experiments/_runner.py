@@ -288,7 +288,7 @@ def _plan(data, setups, names, *, seeds, n_folds):
 
 
 def _fit_family(name, names):
-    """The model whose fit ``name`` shares, when that model is in the benchmark too; else ``name``."""
+    """The model whose work ``name`` reuses (in a chain, the first), when it is in the benchmark too; else ``name``."""
     seen = set()
     while name not in seen:
         seen.add(name)
@@ -303,8 +303,10 @@ def _runs_to_do(plan, out, digest, *, quick, n_folds, params):
     """The runs not finished on disk as worker tasks; the keys of every run; how many are done.
 
     A task is one model of one split, or the models of one split that share
-    a fit (cnn and cnn+kNN, forest and calibrated-forest), so that the
-    later ones find the fit in their worker's memory. Tasks come costliest
+    work (cnn and cnn+kNN; forest, adaboost and calibrated-forest; knn and
+    1nn: :attr:`~globsml.models.ModelSpec.shares_fit_with`), the model whose
+    work the others reuse first, so that they find it in their worker's
+    memory. Tasks come costliest
     first (the models' :attr:`~globsml.models.ModelSpec.cost` times the
     split's training rows; ties in plan order): with the long ones started
     early, the short ones fill both cores to the end.
@@ -318,7 +320,13 @@ def _runs_to_do(plan, out, digest, *, quick, n_folds, params):
         if _finished(path, key):
             skipped += 1
             continue
-        tasks.setdefault((setup, seed, _fit_family(name, names)), []).append((setup, seed, split, name, path, key))
+        family = _fit_family(name, names)
+        runs = tasks.setdefault((setup, seed, family), [])
+        run = (setup, seed, split, name, path, key)
+        if name == family:  # the model whose work the others reuse runs first
+            runs.insert(0, run)
+        else:
+            runs.append(run)
 
     def cost(runs):
         return sum(model_spec(r[3]).cost for r in runs) * len(runs[0][2].train)

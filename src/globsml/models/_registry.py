@@ -33,10 +33,13 @@ class ModelSpec:
         Whether the model comes trained (a published network): it predicts
         but is not fitted, and the benchmark's ``all`` leaves it out.
     shares_fit_with : str
-        The model whose fit this one reuses (same estimator, same seed, same
-        data; :func:`globsml.models.reusing_fits`), e.g. ``"forest"`` for
-        ``calibrated-forest``; ``""`` for none. The benchmark runs the two in
-        one worker, so that the fit is found there.
+        The model whose work this one reuses inside
+        :func:`globsml.models.reusing_fits`: its whole fit (same estimator,
+        seed and data: ``"forest"`` for ``calibrated-forest``), part of it
+        (``adaboost``'s first round is the first 50 trees of ``"forest"``)
+        or its neighbour search (``"knn"`` for ``1nn``); ``""`` for none. The
+        benchmark runs the two in one worker, the other one first, so that
+        the work is found there.
     cost : float
         Rough seconds of one fit and prediction on the All2All split of the
         full-size mock (65k training rows, one core), as measured in

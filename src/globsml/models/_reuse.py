@@ -10,13 +10,21 @@ does, around the models of one split), so that nothing is held in memory
 behind a user's back. Inside the block every fit is kept until the block
 ends (other models may be fitted between two that share a fit), so a block
 should hold the models of one training set only.
+
+Beyond identical fits, two kinds of shared work are kept here (their
+estimators are in :mod:`globsml.models._tabular`): the trees of a random
+forest, by seed and data (a forest of n trees is the first n trees of the
+same forest with more, so ``forest`` and the first round of ``adaboost``
+grow their common 50 trees once), and the neighbour search of k-nearest
+neighbours on the same training and query rows (``1nn`` takes the nearest of
+the 12 that ``knn`` found).
 """
 
 from contextlib import contextmanager
 
 import joblib
 
-__all__ = ["reusing_fits", "fit_or_reuse", "fit_key", "reused"]
+__all__ = ["reusing_fits", "fit_or_reuse", "fit_key", "reused", "sharing", "lookup", "keep"]
 
 _CACHE = None  # a dict while reusing_fits() is active
 
@@ -41,6 +49,22 @@ def fit_key(*parts):
     runs, so it also keys training checkpoints on disk.
     """
     return joblib.hash(parts)
+
+
+def sharing():
+    """Whether a :func:`reusing_fits` block is active (shared work is kept)."""
+    return _CACHE is not None
+
+
+def lookup(key):
+    """What :func:`keep` stored under ``key`` in the active block; None outside a block or if nothing."""
+    return None if _CACHE is None else _CACHE.get(key)
+
+
+def keep(key, value):
+    """Store ``value`` under ``key`` for the rest of the active block (nothing outside a block)."""
+    if _CACHE is not None:
+        _CACHE[key] = value
 
 
 def reused(key, fit):

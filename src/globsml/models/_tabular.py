@@ -33,6 +33,9 @@ name                      model
 ========================  ==================================================
 """
 
+import copy
+import numbers
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.ensemble import AdaBoostClassifier, HistGradientBoostingClassifier, RandomForestClassifier
@@ -42,10 +45,11 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _num_samples, check_is_fitted, validate_data
 
 from .._errors import GlobsmlError
 from ..preprocessing import make_preprocessor
+from . import _reuse
 from ._calibration import ValidationCalibratedClassifier
 from ._registry import register_model
 
@@ -89,6 +93,128 @@ class ScaledNystroem(TransformerMixin, BaseEstimator):
         """The approximate RBF feature map, shape (n, n_components)."""
         check_is_fitted(self, "nystroem_")
         return self.nystroem_.transform(validate_data(self, X, dtype=np.float64, reset=False))
+
+
+class SharedForestClassifier(RandomForestClassifier):
+    """scikit-learn's random forest, whose trees are grown once per seed and data inside a reuse block.
+
+    scikit-learn seeds tree i of a forest with the i-th number drawn from
+    ``random_state``, so a forest of n trees is exactly the first n trees of
+    the same forest with more trees, and ``warm_start`` grows the others as a
+    fresh fit would. Inside :func:`globsml.models.reusing_fits`, a fit with
+    an integer ``random_state`` takes the first ``n_estimators`` trees of an
+    earlier fit with the same parameters (``n_estimators``, ``n_jobs`` and
+    ``verbose`` aside) on the same data, or grows the missing trees onto it:
+    the 50-tree forest of ``adaboost``'s first round is the first half of the
+    ``forest`` model of the same seed, grown once. Outside such a block (or
+    with ``oob_score``, ``warm_start`` or non-uniform sample weights) it is
+    scikit-learn's fit.
+
+    Uniform sample weights (AdaBoost's first round) are dropped: scaling every
+    weight by one factor changes no split in exact arithmetic, only the
+    rounding of weighted impurities, and without them a fit is the same with
+    and without a reuse block.
+    """
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit (or take the trees of an identical earlier fit); return self."""
+        if sample_weight is not None:
+            w = np.asarray(sample_weight)
+            if w.ndim == 1 and len(w) == _num_samples(X) and len(w) and w[0] > 0 and np.all(w == w[0]):
+                sample_weight = None
+        if (sample_weight is not None or not _reuse.sharing() or self.warm_start or self.oob_score
+                or not isinstance(self.random_state, numbers.Integral)):
+            return super().fit(X, y, sample_weight=sample_weight)
+        params = {k: v for k, v in self.get_params(deep=False).items()
+                  if k not in ("n_estimators", "n_jobs", "verbose")}
+        # The trees see X as float32 values, whatever its type (AdaBoost hands
+        # its forests an array, the pipeline of the forest model a DataFrame).
+        key = _reuse.fit_key("forest trees", type(self).__qualname__, params,
+                             np.ascontiguousarray(X, dtype=np.float32), np.asarray(y))
+        grown = _reuse.lookup(key)
+        if grown is not None and len(grown.estimators_) >= self.n_estimators:
+            self._take_trees(grown, self.n_estimators, X)
+            return self
+        if grown is None:
+            super().fit(X, y)
+        else:  # grow the missing trees, seeded as in a fresh fit
+            self._take_trees(grown, len(grown.estimators_), X)
+            self.warm_start = True
+            try:
+                super().fit(X, y)
+            finally:
+                self.warm_start = False
+        kept = copy.copy(self)
+        kept.estimators_ = list(self.estimators_)  # a refit of self must not change what is kept
+        _reuse.keep(key, kept)
+        return self
+
+    def _take_trees(self, grown, n, X):
+        params = self.get_params(deep=False)
+        for name, value in vars(grown).items():
+            if name not in params:
+                setattr(self, name, value)
+        self.estimators_ = list(grown.estimators_[:n])
+        # Feature names are those of this fit's X (scikit-learn's rule: string column names only).
+        columns = getattr(X, "columns", None)
+        if columns is not None and len(columns) and all(isinstance(c, str) for c in columns):
+            self.feature_names_in_ = np.asarray(columns, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
+
+class SeededAdaBoostClassifier(AdaBoostClassifier):
+    """AdaBoost whose first round's estimator is seeded with ``random_state`` itself.
+
+    scikit-learn seeds each round's estimator with a number drawn from
+    ``random_state``; here the first round's estimator gets ``random_state``
+    itself (an integer; later rounds get the same numbers as in
+    scikit-learn). With a :class:`SharedForestClassifier` of 50 trees as the
+    estimator, the first round (uniform weights) is the first 50 trees of the
+    100-tree ``forest`` model of the same seed, which
+    :func:`globsml.models.reusing_fits` grows once for both.
+    """
+
+    def _make_estimator(self, append=True, random_state=None):
+        estimator = super()._make_estimator(append=append, random_state=random_state)
+        if append and len(self.estimators_) == 1 and isinstance(self.random_state, numbers.Integral):
+            estimator.set_params(**{k: int(self.random_state) for k in estimator.get_params(deep=True)
+                                    if k == "random_state" or k.endswith("__random_state")})
+        return estimator
+
+
+class SharedNeighborsClassifier(KNeighborsClassifier):
+    """scikit-learn's k-nearest neighbours, sharing one neighbour search inside a reuse block.
+
+    Inside :func:`globsml.models.reusing_fits`, a brute-force search for k
+    neighbours of query rows X among the same training rows, with the same
+    metric, is done once: a later search for fewer neighbours (``1nn`` after
+    ``knn``'s 12) takes the first columns of it. A query row whose k-th and
+    (k+1)-th neighbours are at the same distance is searched again with k,
+    so that ties are broken as scikit-learn's own search breaks them: the
+    result is the same as without sharing. Outside such a block it is
+    scikit-learn's ``kneighbors``.
+    """
+
+    def kneighbors(self, X=None, n_neighbors=None, return_distance=True):
+        """The neighbours of X (see scikit-learn), shared with earlier searches in a reuse block."""
+        k = self.n_neighbors if n_neighbors is None else int(n_neighbors)
+        if (X is None or not _reuse.sharing() or getattr(self, "_fit_method", None) != "brute"
+                or not isinstance(self.metric, str) or self.metric == "precomputed"):
+            return super().kneighbors(X, n_neighbors, return_distance)
+        key = _reuse.fit_key("neighbours", self._fit_X, X, self.metric, self.p, self.metric_params)
+        found = _reuse.lookup(key)
+        if found is None or found[1].shape[1] < k:
+            found = super().kneighbors(X, k, return_distance=True)
+            _reuse.keep(key, found)
+        dist, ind = found
+        if ind.shape[1] > k:
+            dist, ind = dist[:, :k].copy(), ind[:, :k].copy()
+            tied = np.flatnonzero(found[0][:, k - 1] == found[0][:, k])
+            if len(tied):  # search these rows again, so that ties fall as in scikit-learn's search
+                rows = X.iloc[tied] if hasattr(X, "iloc") else np.asarray(X)[tied]
+                dist[tied], ind[tied] = super().kneighbors(rows, k, return_distance=True)
+        return (dist, ind) if return_distance else ind
 
 
 def tabular_pipeline(estimator, *, calibrate=False, random_state=0):
@@ -184,7 +310,7 @@ def _svm_rbf(*, random_state=0, C=1.0, n_components=500, calibrate=False):
 
 def _knn(*, random_state=0, n_neighbors=12, n_jobs=-1, calibrate=False):
     """k-nearest neighbours, k=12 as published (``random_state`` is unused: kNN is deterministic)."""
-    est = KNeighborsClassifier(n_neighbors=n_neighbors, n_jobs=n_jobs)
+    est = SharedNeighborsClassifier(n_neighbors=n_neighbors, n_jobs=n_jobs)
     return tabular_pipeline(est, calibrate=calibrate, random_state=random_state)
 
 
@@ -205,7 +331,7 @@ def _forest(*, random_state=0, n_estimators=100, n_jobs=-1, calibrate=False):
     ``n_jobs`` does not change the result: the trees are seeded from
     ``random_state``.
     """
-    est = RandomForestClassifier(n_estimators=n_estimators, n_jobs=n_jobs, random_state=random_state)
+    est = SharedForestClassifier(n_estimators=n_estimators, n_jobs=n_jobs, random_state=random_state)
     return tabular_pipeline(est, calibrate=calibrate, random_state=random_state)
 
 
@@ -219,8 +345,8 @@ def _adaboost(*, random_state=0, n_estimators=10, forest_trees=50, n_jobs=-1, ca
     rounds of 50-tree forests (500 trees), the discrete SAMME algorithm
     (scikit-learn >= 1.8 has no other).
     """
-    base = RandomForestClassifier(n_estimators=forest_trees, n_jobs=n_jobs, random_state=random_state)
-    est = AdaBoostClassifier(estimator=base, n_estimators=n_estimators, random_state=random_state)
+    base = SharedForestClassifier(n_estimators=forest_trees, n_jobs=n_jobs, random_state=random_state)
+    est = SeededAdaBoostClassifier(estimator=base, n_estimators=n_estimators, random_state=random_state)
     return tabular_pipeline(est, calibrate=calibrate, random_state=random_state)
 
 
@@ -271,17 +397,19 @@ def _calibrated_forest(*, random_state=0, n_estimators=100, n_jobs=-1, method="a
 
 # ``cost``: seconds of one fit + prediction on the full mock's All2All split
 # (benchmarks/results/bench_benchmark_fullmock_published_one_split.md); it only
-# orders the benchmark's work. calibrated-forest reuses the forest's fit.
+# orders the benchmark's work. calibrated-forest reuses the forest's fit,
+# adaboost the forest's first 50 trees (its first round), 1nn knn's neighbour
+# search (benchmarks/results/grid_issue21_point3.md).
 register_model("logistic", _logistic, description="logistic regression (L2, C=1)", cost=1)
 register_model("svm-linear", _svm_linear, description="linear SVM + Platt scaling (LinearSVC)", cost=3)
 register_model("svm-rbf", _svm_rbf, description="RBF SVM (Nystroem 500 components) + Platt scaling",
                quick={"n_components": 100}, cost=12)
 register_model("knn", _knn, description="k-nearest neighbours, k=12", cost=7)
-register_model("1nn", _1nn, description="nearest neighbour", cost=6)
+register_model("1nn", _1nn, description="nearest neighbour", shares_fit_with="knn", cost=1)
 register_model("tree", _tree, description="decision tree", cost=4)
 register_model("forest", _forest, description="random forest, 100 trees", quick={"n_estimators": 20}, cost=22)
 register_model("adaboost", _adaboost, description="AdaBoost of random forests (10 x 50 trees)",
-               quick={"n_estimators": 3, "forest_trees": 10}, cost=41)
+               quick={"n_estimators": 3, "forest_trees": 10}, shares_fit_with="forest", cost=31)
 register_model("catboost", _catboost, description="CatBoost, 1000 iterations",
                quick={"iterations": 100}, cost=29)
 register_model("hgb", _hgb, description="histogram gradient boosting (scikit-learn), 300 rounds",
