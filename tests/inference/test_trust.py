@@ -20,7 +20,7 @@ from globsml import GlobsmlError
 from globsml.data import FEATURES
 from globsml.inference import Bundle, load_bundle
 from globsml.inference._bundle import _manifest_digest
-from globsml.inference._trust import BUNDLE_TYPES, NATIVE_CLASSES, _schema_nodes
+from globsml.inference._trust import BUNDLE_TYPES, EARLIER_BUNDLE_TYPES, NATIVE_CLASSES, _schema_nodes
 from globsml.models._params import estimators_in
 
 from .conftest import make_cutouts, make_table
@@ -222,7 +222,27 @@ def test_the_lists_are_the_types_of_every_registered_model(tmp_path):
                 seen |= {t for _, t in _schema_nodes(json.loads(zf.read("schema.json")), set())}
     assert {"forest", "catboost", "catboost-fast", "mlp", "cnn", "tabnet"} <= set(fitted)
     # nothing trusted that no registered model holds (data types aside)
-    unused = {t for t in BUNDLE_TYPES - seen if not t.startswith(("builtins.", "numpy."))}
+    unused = {t for t in BUNDLE_TYPES - seen - EARLIER_BUNDLE_TYPES if not t.startswith(("builtins.", "numpy."))}
     assert not unused, unused
     published = {"globsml.models._published.PublishedCNNClassifier"}
     assert NATIVE_CLASSES - natives <= published, NATIVE_CLASSES - natives
+
+
+def test_bundles_of_earlier_versions_with_scikit_learns_own_classes_still_load(tmp_path):
+    """Bundles saved before the models' Shared*/Seeded* classes hold scikit-learn's
+    forest, AdaBoost and k-NN: they load and predict as they did."""
+    from sklearn.ensemble import AdaBoostClassifier, RandomForestClassifier
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from globsml.models import tabular_pipeline
+
+    table = make_table(n_per_galaxy=30)
+    X, y = table.loc[:, list(FEATURES)], (table["pGC"] >= 0.5).astype(int).to_numpy()
+    for estimator in (RandomForestClassifier(n_estimators=3, random_state=0),
+                      AdaBoostClassifier(RandomForestClassifier(n_estimators=2, random_state=0), n_estimators=2,
+                                         random_state=0),
+                      KNeighborsClassifier(n_neighbors=3)):
+        model = tabular_pipeline(estimator).fit(X, y)
+        name = type(estimator).__name__
+        loaded = load_bundle(Bundle(model, input="features", name=name).save(tmp_path / name))
+        np.testing.assert_allclose(loaded.predict_proba(X), model.predict_proba(X)[:, 1], err_msg=name)

@@ -22,10 +22,20 @@ import zipfile
 
 from .._errors import GlobsmlError
 
-__all__ = ["BUNDLE_TYPES", "NATIVE_CLASSES", "check_skops_types", "check_native_class"]
+__all__ = ["BUNDLE_TYPES", "EARLIER_BUNDLE_TYPES", "NATIVE_CLASSES", "check_skops_types", "check_native_class"]
+
+#: What bundles saved by earlier versions hold and the current models do not:
+#: scikit-learn's own classes, from which the models' Shared*/Seeded* classes
+#: derive (they change how a fit is shared, not what a fitted model is).
+EARLIER_BUNDLE_TYPES = frozenset({
+    "sklearn.neighbors._classification.KNeighborsClassifier",
+    "sklearn.ensemble._forest.RandomForestClassifier",
+    "sklearn.ensemble._weight_boosting.AdaBoostClassifier",
+})
 
 #: Estimators and transformers of the registered models, their fitted
-#: internals, and the data types that hold their numbers.
+#: internals, and the data types that hold their numbers (and
+#: :data:`EARLIER_BUNDLE_TYPES`).
 BUNDLE_TYPES = frozenset({
     # estimators and transformers (the registry's models, unfitted)
     "sklearn.pipeline.Pipeline",
@@ -33,15 +43,15 @@ BUNDLE_TYPES = frozenset({
     "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.svm._classes.LinearSVC",
     "sklearn.kernel_approximation.Nystroem",
-    "sklearn.neighbors._classification.KNeighborsClassifier",
     "sklearn.tree._classes.DecisionTreeClassifier",
-    "sklearn.ensemble._forest.RandomForestClassifier",
-    "sklearn.ensemble._weight_boosting.AdaBoostClassifier",
     "sklearn.ensemble._hist_gradient_boosting.gradient_boosting.HistGradientBoostingClassifier",
     "sklearn.calibration.CalibratedClassifierCV",
     "sklearn.frozen._frozen.FrozenEstimator",
     "globsml.models._calibration.ValidationCalibratedClassifier",
     "globsml.models._tabular.ScaledNystroem",
+    "globsml.models._tabular.SharedNeighborsClassifier",
+    "globsml.models._tabular.SharedForestClassifier",
+    "globsml.models._tabular.SeededAdaBoostClassifier",
     "globsml.preprocessing._missing.TrainingMedianImputer",
     "globsml.preprocessing._rescaling.FeatureRescaler",
     # what they hold once fitted
@@ -61,7 +71,7 @@ BUNDLE_TYPES = frozenset({
     "builtins.bool", "builtins.NoneType",
     "numpy.ndarray", "numpy.dtype", "numpy.float64", "numpy.float32", "numpy.int64", "numpy.int32", "numpy.uint64",
     "numpy.uint32", "numpy.uint8", "numpy.intp", "numpy.bool_", "numpy.bool",
-})
+}) | EARLIER_BUNDLE_TYPES
 
 #: skops node kinds that rebuild data or an object of a listed type. Left
 #: out on purpose: FunctionNode, MethodNode, PartialNode, OperatorFuncNode
