@@ -152,7 +152,11 @@ def main(argv=None):
               "cpus": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "command": "python benchmarks/bench_grid.py " + " ".join(argv if argv is not None else sys.argv[1:])}
     if args.only == "report":  # the runs are there: the record of the run, the run times again from runs.csv
-        old = json.loads((ROOT / "benchmarks" / "results" / f"bench_grid_{args.tag}.json").read_text())
+        stored = ROOT / "benchmarks" / "results" / f"bench_grid_{args.tag}.json"
+        missing = [str(p) for p in (stored, *(work / side / "runs.csv" for side in order)) if not p.is_file()]
+        if missing:
+            parser.error(f"--only report needs the earlier run's record and outputs; missing: {', '.join(missing)}")
+        old = json.loads(stored.read_text())
         record = {**old, "report_command": record["command"]}
         for side in order:
             record[side].update(run_seconds(work / side))
