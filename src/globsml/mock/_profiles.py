@@ -23,9 +23,21 @@ SOFTENING = 0.1
 
 
 def _king_1d(r, rc, c):
-    rt = c * rc
-    val = 1.0 / np.sqrt(1.0 + (r / rc) ** 2) - 1.0 / np.sqrt(1.0 + c**2)
-    return np.where(r < rt, val**2, 0.0)
+    return _king_from_u(1.0 + (r / rc) ** 2, c)
+
+
+def _king_from_u(u, c):
+    """King (1962) profile from u = 1 + (r / r_c)^2; zero beyond the tidal radius r_t = c r_c.
+
+    Beyond r_t the bracket is negative, so clipping it at zero is the
+    truncation; computed in place on ``u``'s precision.
+    """
+    val = np.sqrt(u)
+    np.reciprocal(val, out=val)
+    val -= (1.0 / np.sqrt(1.0 + np.asarray(c) ** 2)).astype(val.dtype)
+    np.maximum(val, 0, out=val)
+    val *= val
+    return val
 
 
 @functools.cache
@@ -62,8 +74,11 @@ def king_profile(x, y, r_half, concentration):
     """
     dtype = np.result_type(x, y)
     rc = np.asarray(king_core_radius(r_half, concentration), dtype=dtype)
-    r = np.sqrt(x * x + y * y + dtype.type(SOFTENING**2))
-    return _king_1d(r, rc, np.asarray(concentration, dtype=dtype))
+    inv = 1.0 / (rc * rc)
+    # 1 + r^2 / r_c^2 with r^2 = x^2 + y^2 + softening^2: the x and y terms
+    # are computed on their own axes, one full-size addition joins them
+    u = (x * x + dtype.type(SOFTENING**2)) * inv + dtype.type(1.0) + (y * y) * inv
+    return _king_from_u(u, np.asarray(concentration, dtype=dtype))
 
 
 def sersic_b(n):
@@ -89,12 +104,24 @@ def sersic_profile(x, y, r_eff, n, q, theta):
     """
     dtype = np.result_type(x, y)
     b = np.asarray(sersic_b(n), dtype=dtype)
-    ct, st = np.asarray(np.cos(theta), dtype=dtype), np.asarray(np.sin(theta), dtype=dtype)
-    xp = x * ct + y * st
-    yp = (-x * st + y * ct) / q
-    r2 = (xp * xp + yp * yp + dtype.type(SOFTENING**2)) / (r_eff * r_eff)
-    # (r / re)^(1/n) as exp(ln(r^2 / re^2) / 2n): one log and one exp
-    powr = np.exp(np.log(r2) * np.asarray(0.5 / n, dtype=dtype))
+    ct, st = np.cos(theta), np.sin(theta)
+    # (x', y'/q)^2 / r_e^2 of the rotated frame as a quadratic form in x and
+    # y: the x^2 and y^2 terms live on their own axes, so only the cross
+    # term and two additions run over the whole grid
+    inv_q2, inv_re2 = 1.0 / (q * q), 1.0 / (r_eff * r_eff)
+    a = np.asarray((ct * ct + st * st * inv_q2) * inv_re2, dtype=dtype)
+    c = np.asarray((st * st + ct * ct * inv_q2) * inv_re2, dtype=dtype)
+    cross = np.asarray(2.0 * ct * st * (1.0 - inv_q2) * inv_re2, dtype=dtype)
+    soft = np.asarray(SOFTENING**2 * inv_re2, dtype=dtype)
+    r2 = (a * (x * x) + soft) + (cross * x) * y
+    r2 += c * (y * y)
     # total flux of exp(-b ((r/re)^(1/n) - 1)) over the ellipse
-    total = np.asarray(2 * np.pi * n * np.exp(b) * b ** (-2 * n) * special.gamma(2 * n) * r_eff**2 * q, dtype=dtype)
-    return np.exp(-b * (powr - 1)) / total
+    total = 2 * np.pi * n * np.exp(b) * b ** (-2 * n) * special.gamma(2 * n) * r_eff**2 * q
+    # exp(-b (r/re)^(1/n) + b) / total, with (r / re)^(1/n) as
+    # exp(ln(r^2 / re^2) / 2n), in place: one log and two exps
+    np.log(r2, out=r2)
+    r2 *= np.asarray(0.5 / n, dtype=dtype)
+    np.exp(r2, out=r2)
+    r2 *= -b
+    r2 += np.asarray(b - np.log(total), dtype=dtype)
+    return np.exp(r2, out=r2)

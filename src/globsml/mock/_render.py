@@ -11,7 +11,7 @@ comes from the real cut-outs.
 """
 
 import numpy as np
-from scipy import fft, ndimage
+from scipy import fft
 
 from ._calibration import psf_model
 from ._profiles import king_profile, sersic_profile
@@ -89,15 +89,22 @@ class _Renderer:
         pixels, by a phase ramp on the spectrum (exact for the
         band-limited, PSF-convolved image).
 
-        Only the pixel centres (every ``o``-th fine sample) are needed, so
-        the inverse transform folds the spectrum along the first axis
-        (aliasing = subsampling) and inverts the second axis only for the
-        kept rows: ~``o`` times cheaper than a full inverse.
+        Only the pixel centres (every ``o``-th fine sample) are needed:
+        subsampling is aliasing, so the spectrum is folded onto the
+        STAMP x STAMP frequencies of the pixel grid (along y directly,
+        along x with the negative frequencies the real transform leaves
+        out, from its Hermitian symmetry) and a STAMP x STAMP inverse
+        transform gives the pixels: ~``o**2`` times cheaper than a full
+        inverse.
         """
         w = self.fine_weights(kind, dx, dy, p1, p2, p3, p4)
-        what = fft.rfft2(w, workers=-1)
+        # one FFT thread: the survey already runs a worker process per core
+        what = fft.rfft2(w, workers=1)
         b = len(kind)
         m = self.n // self.o
+        half = m // 2 + 1
+        kx = np.arange(half)
+        flip = -np.arange(m) % m  # the frequency -ky of each ky
         out = np.empty((b, 2, STAMP, STAMP))
         for band in range(2):
             prod = what * self.psf_hat[band]
@@ -110,8 +117,16 @@ class _Renderer:
             folded = prod.reshape(b, self.o, m, prod.shape[-1]).sum(axis=1)
             if shift:
                 folded *= self._ramp(np.fft.rfftfreq(self.n), zshift[:, 0])[:, None, :]
-            rows = fft.ifft(folded, axis=1, workers=-1) / self.o
-            img = fft.irfft(rows, n=self.n, axis=2, workers=-1)[:, :, :: self.o]
+            # x aliases kx + j m (j = 0..o-1); those above n / 2 are the
+            # conjugates of the kept frequencies at (-ky, n - kx - j m)
+            mirror = np.conj(folded[:, flip])
+            pixels = np.zeros((b, m, half), dtype=folded.dtype)
+            for j in range(self.o):
+                alias = kx + j * m
+                direct = alias <= self.n // 2
+                pixels[:, :, direct] += folded[:, :, alias[direct]]
+                pixels[:, :, ~direct] += mirror[:, :, self.n - alias[~direct]]
+            img = fft.irfft2(pixels, s=(m, m), workers=1) / self.o**2
             out[:, band] = img * flux[:, band, None, None]
         return out
 
@@ -312,11 +327,14 @@ def _separable_field(n, taps, rng, white=None):
     else:
         c = (white.shape[1] - (CUTOUT + k - 1)) // 2
         white = white[:, c : c + CUTOUT + k - 1, c : c + CUTOUT + k - 1]
-    # correlate1d runs the taps in C, in the noise's own precision (float32:
-    # 1e-6 of the unit variance); the valid part is the centre
-    taps = np.asarray(taps, dtype=white.dtype)
-    rows = ndimage.correlate1d(white, taps, axis=2, mode="constant")[:, :, k // 2 : k // 2 + CUTOUT]
-    return ndimage.correlate1d(rows, taps, axis=1, mode="constant")[:, k // 2 : k // 2 + CUTOUT, :]
+    # Along each axis the valid part of the correlation is a banded (20, m)
+    # matrix applied to the field: two small matrix products per batch run
+    # 4-8 times faster than scipy.ndimage.correlate1d on 20-30 pixel rows,
+    # in the noise's own precision (float32: 1e-6 of the unit variance)
+    band = np.zeros((CUTOUT, CUTOUT + k - 1), dtype=white.dtype)
+    for j, t in enumerate(np.asarray(taps, dtype=white.dtype)):
+        band[np.arange(CUTOUT), np.arange(CUTOUT) + j] = t
+    return band @ white @ band.T
 
 
 def background_noise(n, lag1, smooth_share, smooth_scale, rng, *, common=None, common_share=0.0):
