@@ -23,7 +23,7 @@ for plan, rng in S._plans(0, 1.0):
     if plan.galaxy in names:
         pr.enable(); S.make_galaxy(plan, rng, calibration(), critic=realism_critic(), proposal=proposal_model()); pr.disable()
 st = pstats.Stats(pr)
-steps = {"render_stamps": "stamps (PSF-convolved profiles)", "add_noise": "noise", "cutout_features": "features of every candidate (globsml.features)",
+steps = {"render_stamps": "stamps (PSF-convolved profiles)", "add_noise": "noise", "_cutout_features": "features of every candidate (globsml.features)",
          "_network_raw": "critic: pixel rounds (network)", "_raw": "critic + proposal: tree rounds", "_draw_pool": "pool of drawn sources (incl. proposal)",
          "add_templates": "field sources", "make_galaxy": "total"}
 out = {}

@@ -86,7 +86,7 @@ def test_deblending_splits_blends_like_photutils():
     from scipy import ndimage
     from photutils.segmentation import deblend_sources
 
-    from globsml.features._segmentation import _gaussian_kernel
+    from globsml.features._segmentation import _gaussian_taps
 
     rng = np.random.default_rng(7)
     yy, xx = np.mgrid[0:20, 0:20]
@@ -105,7 +105,7 @@ def test_deblending_splits_blends_like_photutils():
     assert np.all(np.hypot(split["xcentroid"] - 10, split["ycentroid"] - 10)[was_split] < 0.6)
     for k in range(n):
         seg = (blended["segment"][k] | blended["neighbours"][k]).astype(int)
-        smooth = ndimage.convolve(stack[k], _gaussian_kernel(2.0), mode="nearest")
+        smooth = ndimage.convolve(stack[k], np.outer(_gaussian_taps(2.0), _gaussian_taps(2.0)), mode="nearest")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ref = deblend_sources(smooth, SegmentationImage(seg), 3, n_levels=32, contrast=0.001, progress_bar=False)
@@ -113,6 +113,18 @@ def test_deblending_splits_blends_like_photutils():
         assert (ref.n_labels == 2) == was_split[k]
         # Same division up to the boundary pixels between the two sources.
         assert abs(split["area"][k] - centre.sum()) <= 0.15 * centre.sum()
+
+
+def test_separable_smoothing_is_the_2d_gaussian_convolution():
+    from scipy import ndimage
+
+    from globsml.features._segmentation import _gaussian_taps, _smooth
+
+    stack = np.random.default_rng(2).normal(0, 1, (4, 20, 20))
+    taps = _gaussian_taps(2.0)
+    assert taps.sum() == pytest.approx(1.0)
+    expected = ndimage.convolve(stack, np.outer(taps, taps)[None], mode="nearest")
+    np.testing.assert_allclose(_smooth(stack, 2.0), expected, rtol=0, atol=1e-12)
 
 
 def test_thin_segments_have_a_shape():

@@ -53,19 +53,30 @@ class _Renderer:
     def fine_weights(self, kind, dx, dy, p1, p2, p3, p4):
         """Unit-flux weights of a batch on the fine grid, (b, n, n)."""
         b = len(kind)
-        # single precision: the profiles need no more, and it halves the cost
-        w = np.zeros((b, self.n, self.n), dtype=np.float32)
         x = (self.u - dx[:, None, None]).astype(np.float32)
         y = (self.v - dy[:, None, None]).astype(np.float32)
-        king = kind == KING
+        king, sers = kind == KING, kind == SERSIC
+        # single precision: the profiles need no more, and it halves the
+        # cost; a batch of one kind (render_stamps sorts by kind) is its
+        # profile itself, without a copy into a zeroed array
+        one_kind = b > 0 and (king.all() or sers.all())
+        w = None if one_kind else np.zeros((b, self.n, self.n), dtype=np.float32)
         if king.any():
             prof = king_profile(x[king], y[king], p1[king, None, None].astype(np.float32),
                                 p2[king, None, None].astype(np.float32))
-            w[king] = prof / prof.sum(axis=(1, 2), keepdims=True)
-        sers = kind == SERSIC
+            prof /= prof.sum(axis=(1, 2), keepdims=True)
+            if one_kind:
+                w = prof
+            else:
+                w[king] = prof
         if sers.any():
             s = lambda a: a[sers, None, None].astype(np.float32)  # noqa: E731
-            w[sers] = sersic_profile(x[sers], y[sers], s(p1), s(p2), s(p3), s(p4)) / self.o**2
+            prof = sersic_profile(x[sers], y[sers], s(p1), s(p2), s(p3), s(p4))
+            prof /= self.o**2
+            if one_kind:
+                w = prof
+            else:
+                w[sers] = prof
         point = np.flatnonzero(kind == POINT)
         if len(point):
             ref = (STAMP // 2) * self.o
