@@ -25,7 +25,7 @@ for plan, rng in S._plans(0, 1.0):
 st = pstats.Stats(pr)
 steps = {"render_stamps": "stamps (PSF-convolved profiles)", "add_noise": "noise", "_cutout_features": "features of every candidate (globsml.features)",
          "_network_raw": "critic: pixel rounds (network)", "_raw": "critic + proposal: tree rounds", "_draw_pool": "pool of drawn sources (incl. proposal)",
-         "add_templates": "field sources", "make_galaxy": "total"}
+         "add_templates": "field sources", "_make_galaxy": "total"}
 out = {}
 for (f, l, name), (cc, nc, tt, ct, callers) in st.stats.items():
     if name in steps and 'globsml' in f:

@@ -127,6 +127,16 @@ def test_separable_smoothing_is_the_2d_gaussian_convolution():
     np.testing.assert_allclose(_smooth(stack, 2.0), expected, rtol=0, atol=1e-12)
 
 
+def test_max_3x3_is_scipys_maximum_filter():
+    from scipy import ndimage
+
+    from globsml.features._segmentation import _max_3x3
+
+    stack = np.random.default_rng(3).normal(0, 1, (5, 20, 17))
+    stack[1] = 0.0  # plateaus
+    np.testing.assert_array_equal(_max_3x3(stack), ndimage.maximum_filter(stack, size=(1, 3, 3)))
+
+
 def test_thin_segments_have_a_shape():
     """A segment of collinear pixels gets photutils' regularised (1/12) shape, not NaN."""
     from globsml.features import moment_properties

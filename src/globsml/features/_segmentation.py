@@ -239,6 +239,22 @@ def segment_properties(images, *, n_sigma=DETECTION_DEFAULTS["n_sigma"], n_pixel
     return props
 
 
+def _max_3x3(images):
+    """The largest value in each pixel's 3x3 neighbourhood within its image of a stack (n, ny, nx).
+
+    scipy.ndimage.maximum_filter(images, size=(1, 3, 3)) (its reflected
+    border repeats the edge, which changes no maximum), in four numpy
+    maxima: a third of its time on cut-outs.
+    """
+    rows = images.copy()
+    np.maximum(rows[:, :, 1:], images[:, :, :-1], out=rows[:, :, 1:])
+    np.maximum(rows[:, :, :-1], images[:, :, 1:], out=rows[:, :, :-1])
+    out = rows.copy()
+    np.maximum(out[:, 1:], rows[:, :-1], out=out[:, 1:])
+    np.maximum(out[:, :-1], rows[:, 1:], out=out[:, :-1])
+    return out
+
+
 def _deblend(smooth, labels, n_pixels, structure, n_levels=16):
     """Split blended segments as photutils ``deblend_sources`` does, vectorised.
 
@@ -257,7 +273,7 @@ def _deblend(smooth, labels, n_pixels, structure, n_levels=16):
     are examined.
     """
     n_max = int(labels.max()) + 1
-    peaks = (labels > 0) & (smooth == ndimage.maximum_filter(smooth, size=(1, 3, 3)))
+    peaks = (labels > 0) & (smooth == _max_3x3(smooth))
     n_peaks = np.bincount(labels[peaks], minlength=n_max)
     area = np.bincount(labels.ravel(), minlength=n_max)
     # Only segments with two local maxima and room for two children can split.

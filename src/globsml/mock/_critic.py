@@ -278,8 +278,8 @@ class RealismCritic:
             self._forests[key] = _Forest(r)
         return self._forests[key]
 
-    def _network_raw(self, r, cutouts, *, batch=256):
-        """Log odds of an exported image critic on cut-outs (n, 2, 20, 20).
+    def _network_raw(self, r, pixels, *, batch=256):
+        """Log odds of an exported image critic on :func:`pixel_inputs` of cut-outs, (n, 2, 20, 20).
 
         Batches of a few hundred cut-outs, channels last: the activations
         of a batch stay in the CPU's cache, and the pooling layers run 4
@@ -290,7 +290,7 @@ class RealismCritic:
         import torch
 
         net = self._network(r)
-        x = torch.from_numpy(pixel_inputs(cutouts))
+        x = torch.from_numpy(pixels)
         out = np.empty(len(x))
         # one thread: the survey evaluates this in forked worker processes,
         # where an OpenMP pool inherited from a parent that used torch
@@ -327,11 +327,14 @@ class RealismCritic:
             One value per row; each round clipped to +-:data:`LOG_RATIO_CLIP`.
         """
         out = np.zeros(len(table))
+        pixels = None  # what the image rounds read, prepared once for all of them
         for r in self.rounds:
             if self._is_pixels(r):
                 if cutouts is None:
                     raise ValueError("RealismCritic.log_ratio: this critic reads the cut-outs too")
-                out += np.clip(self._network_raw(r, cutouts), -LOG_RATIO_CLIP, LOG_RATIO_CLIP)
+                if pixels is None:
+                    pixels = pixel_inputs(cutouts)
+                out += np.clip(self._network_raw(r, pixels), -LOG_RATIO_CLIP, LOG_RATIO_CLIP)
                 continue
             X = np.array(table.loc[:, [str(f) for f in r["features"]]].to_numpy(dtype=float), copy=True)
             X[~np.isfinite(X)] = np.nan  # as the classifier saw them in training

@@ -342,10 +342,14 @@ def _separable_field(n, taps, rng, white=None):
     # matrix applied to the field: two small matrix products per batch run
     # 4-8 times faster than scipy.ndimage.correlate1d on 20-30 pixel rows,
     # in the noise's own precision (float32: 1e-6 of the unit variance)
-    band = np.zeros((CUTOUT, CUTOUT + k - 1), dtype=white.dtype)
+    m = CUTOUT + k - 1
+    band = np.zeros((CUTOUT, m), dtype=white.dtype)
     for j, t in enumerate(np.asarray(taps, dtype=white.dtype)):
         band[np.arange(CUTOUT), np.arange(CUTOUT) + j] = t
-    return band @ white @ band.T
+    # the rows of all fields as one matrix product (a stack of small
+    # products costs ten times more), then the columns
+    rows = (np.ascontiguousarray(white).reshape(-1, m) @ band.T).reshape(len(white), m, CUTOUT)
+    return np.matmul(band, rows)
 
 
 def background_noise(n, lag1, smooth_share, smooth_scale, rng, *, common=None, common_share=0.0):

@@ -410,6 +410,16 @@ def make_galaxy(plan, seed_rng, calib, *, critic=None, proposal=None, oversample
         extinction correction (measured as on real cut-outs; the table's
         magnitudes are corrected in :func:`galaxy_table`).
     """
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread: the survey runs a worker process per core, and idle
+    # BLAS threads spinning after each matrix product cost more than they give
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _make_galaxy(plan, seed_rng, calib, critic=critic, proposal=proposal, oversample=oversample,
+                            progress=progress)
+
+
+def _make_galaxy(plan, seed_rng, calib, *, critic, proposal, oversample, progress):
     from ..features._cutouts import LATER_COLUMNS, cutout_features_later
 
     rng = seed_rng
