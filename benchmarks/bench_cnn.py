@@ -41,9 +41,10 @@ def _load_average():
 def _cutouts(data):
     """(images, labels, description): the full mock if available, else synthetic."""
     from globsml import load_dataset
-    from globsml.mock import cache_dir
+    from globsml.mock import DEFAULT_SEED, cache_dir, generator_digest
 
-    candidates = [Path(data)] if data else [cache_dir() / "mock-seed0-scale1"]
+    # the default data set's cache folder (globsml.mock.default_data_dir), without making it
+    candidates = [Path(data)] if data else [cache_dir() / f"mock-seed{DEFAULT_SEED}-scale1-{generator_digest()}"]
     for path in candidates:
         if (path / "ImageData").is_dir():
             ds = load_dataset(path)

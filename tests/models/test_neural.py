@@ -363,6 +363,25 @@ def test_cnn_same_numbers_for_any_thread_count_and_device_choice(fitted_cnn, ima
         assert np.array_equal(cpu.predict_proba(X), fitted_cnn.predict_proba(X))
 
 
+def test_ieee_float32_switches_tf32_off_on_a_gpu_only_and_restores_it():
+    flags = lambda: (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)  # noqa: E731
+    before = flags()
+    with _torch.ieee_float32("cpu"):
+        assert flags() == before  # nothing changes on the CPU
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        # a cuda device object needs no GPU: the block only sets the flags
+        with _torch.ieee_float32(torch.device("cuda")):
+            assert flags() == (False, False)
+        assert flags() == (True, True)
+        with pytest.raises(RuntimeError, match="inside"):
+            with _torch.ieee_float32(torch.device("cuda")):
+                raise RuntimeError("inside")
+        assert flags() == (True, True)
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = before
+
+
 def test_torch_device_choice_and_errors():
     assert _torch.torch_device("cpu") == torch.device("cpu")
     assert _torch.torch_device(None).type == ("cuda" if torch.cuda.is_available() else "cpu")

@@ -313,7 +313,7 @@ class GCCNNClassifier(_torch.TorchClassifierMixin, ClassifierMixin, BaseEstimato
         net = self.network_.to(device)
         net.eval()
         out = []
-        with torch.inference_mode():
+        with torch.inference_mode(), _torch.ieee_float32(device):
             for start in range(0, len(X), self.batch_size_predict):
                 xb = clean_cutouts(X[start:start + self.batch_size_predict], self.nan_value)
                 if device.type == "cpu":
