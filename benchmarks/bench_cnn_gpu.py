@@ -155,9 +155,13 @@ def main(argv=None):
     parser.add_argument("--tag", default="", help="suffix of the result files")
     args = parser.parse_args(argv)
 
+    from globsml import GlobsmlError
     from globsml.models import _torch
 
-    device = _torch.torch_device(args.device)
+    try:
+        device = _torch.torch_device(args.device)
+    except GlobsmlError as exc:
+        sys.exit(f"bench_cnn_gpu: {exc}")
     images, labels, data = _cutouts(args.data)
     if labels is None:
         sys.exit(f"bench_cnn_gpu: {data['data']} has no labels; give a labelled data directory")
