@@ -18,6 +18,7 @@ DOCTEST_MODULES = (
     "globsml.data._registry",
     "globsml.experiments._report",
     "globsml.models._uncertainty",
+    "globsml.models._torch",
     "globsml.inference._catalogue",
     "globsml.inference._completeness",
     "globsml.inference._conformal",
