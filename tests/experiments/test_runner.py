@@ -131,6 +131,23 @@ def test_models_sharing_work_give_what_they_give_alone(tiny_data, tmp_path, mode
                                   pd.read_csv(tmp_path / "alone" / rel))
 
 
+def test_one_joblib_worker_per_fit_gives_the_same_predictions(tiny_data, tmp_path):
+    """--threads 1 also sets the models' n_jobs to 1 (forest trees, neighbour searches): same numbers."""
+    from globsml.experiments._fit import _set_n_jobs
+    from globsml.models import make_model
+
+    boost = _set_n_jobs(make_model("adaboost", quick=True), 1)
+    params = boost.get_params(deep=True)
+    assert [params[k] for k in params if k.endswith("n_jobs")] == [1]  # the forest inside the boosting
+    models = ["forest", "adaboost", "knn", "calibrated-forest"]
+    kw = {**FAST, "setups": ["virgo2fornax"], "report": False, "models": models}
+    run_benchmark(tiny_data, out=tmp_path / "one", **{**kw, "threads": 1})
+    run_benchmark(tiny_data, out=tmp_path / "all", **{**kw, "threads": None})
+    for name in models:
+        rel = f"runs/virgo2fornax/{name}/run0/predictions.csv"
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "one" / rel), pd.read_csv(tmp_path / "all" / rel))
+
+
 def test_clear_errors(tiny_data, tmp_path):
     with pytest.raises(GlobsmlError, match="unknown model 'nope'"):
         run_benchmark(tiny_data, out=tmp_path, models=["nope"], progress=False)

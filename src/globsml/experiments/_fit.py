@@ -65,7 +65,8 @@ def training_rows(data, kind, rows, features=None, *, context=None):
     return rows
 
 
-def fit_on_split(model, data, split, *, seed=0, quick=False, params=None, features=None, context=None, fit=None):
+def fit_on_split(model, data, split, *, seed=0, quick=False, params=None, features=None, context=None, fit=None,
+                 n_jobs=None):
     """Fit a registered model on a split's training rows.
 
     This is the central step of ``globsml benchmark``, ``globsml train`` and
@@ -97,6 +98,10 @@ def fit_on_split(model, data, split, *, seed=0, quick=False, params=None, featur
         ``fit(estimator, X_train, y_train)`` returning the fitted estimator,
         instead of the plain fit: ``globsml train --adapt-to`` adapts the fit
         to a target this way (:func:`globsml.adapt.adapt_fit`).
+    n_jobs : int, optional
+        Every ``n_jobs`` of the estimator (a forest's trees, a neighbour
+        search), for a caller that runs several fits side by side; None
+        keeps the model's own (all cores). No result depends on it.
 
     Returns
     -------
@@ -110,6 +115,8 @@ def fit_on_split(model, data, split, *, seed=0, quick=False, params=None, featur
     train = training_rows(data, spec.input, split.train, features, context=context)
     y = data.y
     estimator = make_model(model, random_state=seed, quick=quick, **(params or {}))
+    if n_jobs is not None:
+        estimator = _set_n_jobs(estimator, n_jobs)
     if getattr(estimator, "pretrained", False):  # published networks predict, they are not fitted
         return estimator, train
     X_train = model_inputs(data, spec.input, train, features)
@@ -119,3 +126,11 @@ def fit_on_split(model, data, split, *, seed=0, quick=False, params=None, featur
         eval_set = (model_inputs(data, spec.input, split.validation, features), y[split.validation])
         return estimator.fit(X_train, y[train], eval_set=eval_set), train
     return fit_or_reuse(estimator, X_train, y[train]), train
+
+
+def _set_n_jobs(estimator, n_jobs):
+    """``estimator`` with every ``n_jobs`` parameter, nested ones too, set to ``n_jobs``."""
+    if not hasattr(estimator, "get_params"):
+        return estimator
+    names = [k for k in estimator.get_params(deep=True) if k == "n_jobs" or k.endswith("__n_jobs")]
+    return estimator.set_params(**{k: int(n_jobs) for k in names}) if names else estimator
