@@ -36,8 +36,8 @@ def register(subparsers):
     parser.add_argument("--quick", action="store_true",
                         help="fast profile for CI: fewer trees and iterations")
     parser.add_argument("--threads", type=int, default=1, metavar="N",
-                        help="OpenMP/BLAS threads per model fit (default: 1; 0 = the libraries' "
-                             "defaults). More than one often slows down on shared machines")
+                        help="OpenMP/BLAS threads and joblib workers per model fit (default: 1; 0 = the "
+                             "libraries' defaults). More than one often slows down on shared machines")
     parser.add_argument("--param", action="append", default=[], metavar="MODEL:KEY=VALUE",
                         help="override a model parameter, e.g. cnn:epochs=10 or "
                              "cnn+1nn:cnn_params.epochs=10 (VALUE is read as JSON where it can be; "

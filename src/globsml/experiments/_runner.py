@@ -224,10 +224,12 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
         ``p_gc > threshold`` is a predicted GC.
     threads : int or None
         Limit of OpenMP/BLAS threads during each fit and prediction
-        (threadpoolctl); None leaves the libraries' defaults. One by default:
-        OpenMP threads busy-wait, and on a shared 2-core machine a
-        histogram-gradient-boosting fit with two threads ran 30 times slower
-        than with one. Results do not depend on it.
+        (threadpoolctl), and the models' own joblib workers (``n_jobs``: a
+        forest's trees); None leaves the libraries' and models' defaults.
+        One by default: OpenMP threads busy-wait, and on a shared 2-core
+        machine a histogram-gradient-boosting fit with two threads ran 30
+        times slower than with one; two tree threads in each of two worker
+        processes cost 10 % more CPU than one. Results do not depend on it.
     jobs : int or None
         Worker processes (None: one per CPU core). Each worker takes one
         task at a time: one model of one split, or the models sharing a fit
