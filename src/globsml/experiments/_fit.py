@@ -133,4 +133,4 @@ def _set_n_jobs(estimator, n_jobs):
     if not hasattr(estimator, "get_params"):
         return estimator
     names = [k for k in estimator.get_params(deep=True) if k == "n_jobs" or k.endswith("__n_jobs")]
-    return estimator.set_params(**{k: int(n_jobs) for k in names}) if names else estimator
+    return estimator.set_params(**{k: int(n_jobs) for k in names})

@@ -49,6 +49,17 @@ class _Renderer:
             xx = (np.arange(w) - cx) % self.n
             kernel[np.ix_(yy, xx)] = e
             self.psf_hat.append(fft.rfft2(kernel.astype(np.float32)))
+        # Folding the spectrum onto the pixel grid (:meth:`render`): the x
+        # aliases kx + j m (j = 0..o-1) of each kept frequency kx; those
+        # above n / 2 are the conjugates of kept ones at (-ky, n - kx - j m)
+        m = self.n // self.o
+        kx = np.arange(m // 2 + 1)
+        self.flip = -np.arange(m) % m  # the frequency -ky of each ky
+        self.aliases = []
+        for j in range(self.o):
+            alias = kx + j * m
+            direct = alias <= self.n // 2
+            self.aliases.append((direct, alias[direct], ~direct, self.n - alias[~direct]))
 
     def fine_weights(self, kind, dx, dy, p1, p2, p3, p4):
         """Unit-flux weights of a batch on the fine grid, (b, n, n)."""
@@ -56,27 +67,23 @@ class _Renderer:
         x = (self.u - dx[:, None, None]).astype(np.float32)
         y = (self.v - dy[:, None, None]).astype(np.float32)
         king, sers = kind == KING, kind == SERSIC
-        # single precision: the profiles need no more, and it halves the
-        # cost; a batch of one kind (render_stamps sorts by kind) is its
-        # profile itself, without a copy into a zeroed array
-        one_kind = b > 0 and (king.all() or sers.all())
-        w = None if one_kind else np.zeros((b, self.n, self.n), dtype=np.float32)
+        parts = []  # (rows, unit-flux profiles), in single precision: the profiles need no more
         if king.any():
             prof = king_profile(x[king], y[king], p1[king, None, None].astype(np.float32),
                                 p2[king, None, None].astype(np.float32))
             prof /= prof.sum(axis=(1, 2), keepdims=True)
-            if one_kind:
-                w = prof
-            else:
-                w[king] = prof
+            parts.append((king, prof))
         if sers.any():
             s = lambda a: a[sers, None, None].astype(np.float32)  # noqa: E731
             prof = sersic_profile(x[sers], y[sers], s(p1), s(p2), s(p3), s(p4))
             prof /= self.o**2
-            if one_kind:
-                w = prof
-            else:
-                w[sers] = prof
+            parts.append((sers, prof))
+        if len(parts) == 1 and parts[0][0].all():
+            w = parts[0][1]  # a batch of one kind (render_stamps sorts by kind) is its profile: no copy
+        else:
+            w = np.zeros((b, self.n, self.n), dtype=np.float32)
+            for rows, prof in parts:
+                w[rows] = prof
         point = np.flatnonzero(kind == POINT)
         if len(point):
             ref = (STAMP // 2) * self.o
@@ -113,9 +120,6 @@ class _Renderer:
         what = fft.rfft2(w, workers=1)
         b = len(kind)
         m = self.n // self.o
-        half = m // 2 + 1
-        kx = np.arange(half)
-        flip = -np.arange(m) % m  # the frequency -ky of each ky
         out = np.empty((b, 2, STAMP, STAMP))
         for band in range(2):
             prod = what * self.psf_hat[band]
@@ -128,15 +132,11 @@ class _Renderer:
             folded = prod.reshape(b, self.o, m, prod.shape[-1]).sum(axis=1)
             if shift:
                 folded *= self._ramp(np.fft.rfftfreq(self.n), zshift[:, 0])[:, None, :]
-            # x aliases kx + j m (j = 0..o-1); those above n / 2 are the
-            # conjugates of the kept frequencies at (-ky, n - kx - j m)
-            mirror = np.conj(folded[:, flip])
-            pixels = np.zeros((b, m, half), dtype=folded.dtype)
-            for j in range(self.o):
-                alias = kx + j * m
-                direct = alias <= self.n // 2
-                pixels[:, :, direct] += folded[:, :, alias[direct]]
-                pixels[:, :, ~direct] += mirror[:, :, self.n - alias[~direct]]
+            mirror = np.conj(folded[:, self.flip])
+            pixels = np.zeros((b, m, m // 2 + 1), dtype=folded.dtype)
+            for direct, source, mirrored, mirror_source in self.aliases:
+                pixels[:, :, direct] += folded[:, :, source]
+                pixels[:, :, mirrored] += mirror[:, :, mirror_source]
             img = fft.irfft2(pixels, s=(m, m), workers=1) / self.o**2
             out[:, band] = img * flux[:, band, None, None]
         return out
