@@ -76,7 +76,10 @@ def test_no_path_is_a_clear_error_and_the_default_lives_above_the_mock(tmp_path,
     from globsml.experiments import resolve_dataset
 
     root = _tiny(tmp_path)
-    monkeypatch.setattr(globsml.mock, "default_data_dir", lambda: root)
+    asked = []
+    monkeypatch.setattr(globsml.mock, "default_data_dir", lambda **kw: asked.append(kw) or root)
     ds = resolve_dataset(None)
     assert len(ds) == 5 and ds.name == str(root)
+    resolve_dataset(None, quick=True)
+    assert asked == [{"quick": False}, {"quick": True}]
     assert resolve_dataset(ds) is ds

@@ -139,6 +139,9 @@ def test_one_joblib_worker_per_fit_gives_the_same_predictions(tiny_data, tmp_pat
     boost = _set_n_jobs(make_model("adaboost", quick=True), 1)
     params = boost.get_params(deep=True)
     assert [params[k] for k in params if k.endswith("n_jobs")] == [1]  # the forest inside the boosting
+    # n_jobs left at None stays None: scikit-learn >= 1.8 warns when LogisticRegression is given one
+    logistic = _set_n_jobs(make_model("logistic"), 1)
+    assert all(v is None for k, v in logistic.get_params(deep=True).items() if k.endswith("n_jobs"))
     models = ["forest", "adaboost", "knn", "calibrated-forest"]
     kw = {**FAST, "setups": ["virgo2fornax"], "report": False, "models": models}
     run_benchmark(tiny_data, out=tmp_path / "one", **{**kw, "threads": 1})

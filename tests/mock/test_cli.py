@@ -84,6 +84,26 @@ def test_default_data_dir_is_made_once(monkeypatch, tmp_path, capsys, small_mock
     assert capsys.readouterr().err == ""
 
 
+def test_the_quick_default_is_the_half_size_mock_unless_the_environment_says(monkeypatch, tmp_path, small_mock):
+    monkeypatch.setenv("GLOBSML_CACHE", str(tmp_path))
+    monkeypatch.delenv("GLOBSML_MOCK_SCALE", raising=False)
+    scales = []
+
+    def fake_make(path, **kwargs):
+        scales.append(kwargs["scale"])
+        shutil.copytree(small_mock, path)
+        return path
+
+    monkeypatch.setattr(_cache, "make_mock_survey", fake_make)
+    quick = default_data_dir(quick=True, progress=False)
+    full = default_data_dir(progress=False)
+    assert scales == [0.5, 1.0]
+    assert quick != full and "scale0.5-" in quick.name and "scale1-" in full.name
+    monkeypatch.setenv("GLOBSML_MOCK_SCALE", "0.02")
+    assert "scale0.02-" in default_data_dir(quick=True, progress=False).name
+    assert scales == [0.5, 1.0, 0.02]
+
+
 def test_default_scale_must_be_a_fraction(monkeypatch, tmp_path):
     from globsml import GlobsmlError
 

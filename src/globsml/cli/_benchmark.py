@@ -34,7 +34,8 @@ def register(subparsers):
     parser.add_argument("--out", default="globsml-benchmark", metavar="DIR",
                         help="output directory (default: ./globsml-benchmark)")
     parser.add_argument("--quick", action="store_true",
-                        help="fast profile for CI: fewer trees and iterations")
+                        help="a fast look: the models' quick profiles (fewer trees and iterations) and, "
+                             "without --data, the mock survey at half size")
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="OpenMP/BLAS threads and joblib workers per model fit (default: 1; 0 = the "
                              "libraries' defaults). More than one often slows down on shared machines")

@@ -5,7 +5,7 @@ from ..data import GCDataset, load_dataset
 __all__ = ["resolve_dataset"]
 
 
-def resolve_dataset(data):
+def resolve_dataset(data, *, quick=False):
     """The data set an experiment, a training or an explanation runs on.
 
     Parameters
@@ -15,6 +15,9 @@ def resolve_dataset(data):
         :func:`globsml.data.load_dataset`, or ``None`` for the embedded
         default, the mock survey (made into the user cache on first use,
         :func:`globsml.mock.default_data_dir`).
+    quick : bool
+        For ``None``, the mock survey of a quick look (every galaxy at
+        :data:`globsml.mock.QUICK_SCALE` of its sources).
 
     Returns
     -------
@@ -25,5 +28,5 @@ def resolve_dataset(data):
     if data is None:
         from ..mock import default_data_dir  # renders the mock survey once: import only when needed
 
-        data = default_data_dir()
+        data = default_data_dir(quick=quick)
     return load_dataset(data)

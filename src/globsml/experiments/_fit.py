@@ -129,8 +129,13 @@ def fit_on_split(model, data, split, *, seed=0, quick=False, params=None, featur
 
 
 def _set_n_jobs(estimator, n_jobs):
-    """``estimator`` with every ``n_jobs`` parameter, nested ones too, set to ``n_jobs``."""
+    """``estimator`` with every ``n_jobs`` parameter, nested ones too, set to ``n_jobs``.
+
+    Parameters left at None (one worker, scikit-learn's default) stay None:
+    scikit-learn >= 1.8 warns that LogisticRegression's ``n_jobs`` has no effect.
+    """
     if not hasattr(estimator, "get_params"):
         return estimator
-    names = [k for k in estimator.get_params(deep=True) if k == "n_jobs" or k.endswith("__n_jobs")]
+    names = [k for k, v in estimator.get_params(deep=True).items()
+             if (k == "n_jobs" or k.endswith("__n_jobs")) and v is not None]
     return estimator.set_params(**{k: int(n_jobs) for k in names})

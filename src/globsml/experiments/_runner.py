@@ -200,7 +200,8 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
     Parameters
     ----------
     data : GCDataset, str, Path or None
-        Labelled data; ``None`` is the embedded default (the mock survey).
+        Labelled data; ``None`` is the embedded default (the mock survey;
+        with ``quick`` at half size, :data:`globsml.mock.QUICK_SCALE`).
     models : sequence of str, optional
         Registry names (:data:`DEFAULT_MODELS` by default; ``["all"]`` is every
         trainable registered model). Tabular models get the 29 raw features
@@ -215,7 +216,8 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
     out : str or Path
         Output directory.
     quick : bool
-        Use the models' ``--quick`` profiles (fewer trees/iterations).
+        Use the models' ``--quick`` profiles (fewer trees/iterations) and,
+        for ``data=None``, the half-size mock survey.
     progress : bool
         Show a tqdm progress bar.
     n_folds : int
@@ -253,7 +255,7 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
     -------
     BenchmarkResult
     """
-    data = resolve_dataset(data)
+    data = resolve_dataset(data, quick=quick)
     if not data.labelled:
         raise GlobsmlError(f"{data.name or 'data'}: the benchmark needs labels (a pGC column)")
     setups = resolve_setups(DEFAULT_SETUPS if setups is None else setups)

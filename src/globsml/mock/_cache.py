@@ -7,9 +7,15 @@ from pathlib import Path
 from .._errors import GlobsmlError
 from ._survey import MARKER, make_mock_survey
 
-__all__ = ["default_data_dir", "cache_dir", "generator_digest", "DEFAULT_SEED"]
+__all__ = ["default_data_dir", "cache_dir", "generator_digest", "DEFAULT_SEED", "QUICK_SCALE"]
 
 DEFAULT_SEED = 0
+
+#: The default mock's scale for a quick look (``globsml benchmark --quick``):
+#: half the sources of every galaxy. On 2 cores the full-size mock alone takes
+#: about 3 minutes; at half size the quick benchmark, mock included, gives its
+#: first result in about 3 (``benchmarks/results/readme_main_command.md``).
+QUICK_SCALE = 0.5
 
 
 def cache_dir():
@@ -22,8 +28,11 @@ def cache_dir():
     return Path(pooch.os_cache("globsml"))
 
 
-def _env_scale():
-    raw = os.environ.get("GLOBSML_MOCK_SCALE", "1")
+def _default_scale(quick):
+    """``GLOBSML_MOCK_SCALE`` when it is set (it always wins), else 1, or :data:`QUICK_SCALE` for ``quick``."""
+    raw = os.environ.get("GLOBSML_MOCK_SCALE")
+    if raw is None:
+        return QUICK_SCALE if quick else 1.0
     try:
         scale = float(raw)
     except ValueError:
@@ -59,21 +68,31 @@ def generator_digest():
     return h.hexdigest()[:8]
 
 
-def default_data_dir(*, progress=True):
+def default_data_dir(*, quick=False, progress=True):
     """The directory of the default data set: the mock survey, made on first use.
 
     The first call makes the full-size mock (seed 0) into
     ``<cache>/mock-seed0-scale1-<digest>`` (:func:`cache_dir`; the digest
     is :func:`generator_digest`, so a new calibration, physics or release
     makes a new mock instead of reusing an old one) and says so on
-    stderr; later calls reuse it. The environment variable
-    ``GLOBSML_MOCK_SCALE`` shrinks it (tests and CI use a small one).
+    stderr; later calls reuse it.
+
+    Parameters
+    ----------
+    quick : bool
+        The mock for a quick look instead: every galaxy at
+        :data:`QUICK_SCALE` of its sources (``mock-seed0-scale0.5-<digest>``).
+    progress : bool
+        Show a progress bar while the mock is made.
+
+    The environment variable ``GLOBSML_MOCK_SCALE`` sets the scale for
+    both (tests and CI use a small one).
 
     Returns
     -------
     Path
     """
-    scale = _env_scale()
+    scale = _default_scale(quick)
     path = cache_dir() / f"mock-seed{DEFAULT_SEED}-scale{scale:g}-{generator_digest()}"
     if not (path / MARKER).is_file():
         print(f"globsml: no data given; making the mock survey (scale {scale:g}) once into {path} "
