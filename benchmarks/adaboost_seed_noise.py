@@ -41,6 +41,8 @@ from globsml.experiments._fit import model_inputs, training_rows
 from globsml.experiments._setups import setup_runs
 from globsml.models import make_model, tabular_pipeline
 
+from _results import write_text  # noqa: E402  (benchmarks/ is the script's folder)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -97,7 +99,7 @@ def main(argv=None):
               "metrics_per_seed": rows, "summary": summary, "p_gc_differences": dp,
               "command": "PYTHONPATH=src python benchmarks/adaboost_seed_noise.py " + " ".join(argv)}
     out = ROOT / "benchmarks" / "results" / f"adaboost_seed_noise_{setup}"
-    out.with_suffix(".json").write_text(json.dumps(record, indent=1) + "\n")
+    write_text(out.with_suffix(".json"), json.dumps(record, indent=1) + "\n")
     lines = ["# adaboost before (b662c61) and after sharing its first round with the forest: seed noise", "",
              f"Command: `{record['command']}`; {record['split']} ({record['n_train']} training, "
              f"{record['n_test']} test rows), seeds 0..{n_seeds - 1}, each version fitted alone (no sharing: "
@@ -112,7 +114,7 @@ def main(argv=None):
               "| pairs | mean abs dp | 99th pct abs dp | fraction of sources changing side of 0.5 |", "|---|---|---|---|"]
     for k, v in dp.items():
         lines.append(f"| {k} | {v['mean_abs_dp']} | {v['p99_abs_dp']} | {v['frac_label_flips_at_0.5']} |")
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    write_text(out.with_suffix(".md"), "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _results import write_text  # noqa: E402  (benchmarks/ is the script's folder)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -98,11 +100,11 @@ def main(argv=None):
     results = ROOT / "benchmarks" / "results"
     results.mkdir(parents=True, exist_ok=True)
     tag = f"_{args.tag}" if args.tag else ""
-    (results / f"bench_benchmark{tag}.json").write_text(json.dumps(record, indent=1) + "\n")
+    write_text(results / f"bench_benchmark{tag}.json", json.dumps(record, indent=1) + "\n")
     table = markdown_table(display_table(result.table))
     scale_note = f", mock survey scale {mock['scale']} seed {mock['seed']}" if mock else ""
     cmd = "python benchmarks/bench_benchmark.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    (results / f"bench_benchmark{tag}.md").write_text(
+    write_text(results / f"bench_benchmark{tag}.md",
         f"# globsml benchmark on {data.name} ({len(ds)} sources{scale_note})\n\n"
         f"Command: `{cmd.strip()}`\n\n"
         f"Wall time {wall / 60:.1f} min for {len(runs)} runs on {os.cpu_count()} cores "

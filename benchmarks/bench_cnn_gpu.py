@@ -33,6 +33,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from _results import write_text  # noqa: E402  (benchmarks/ is the script's folder)
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -182,8 +184,8 @@ def main(argv=None):
     result["same_numbers"] = same_numbers(images, labels, device)
     print("same numbers:", result["same_numbers"], flush=True)
     stem = ROOT / "benchmarks" / "results" / ("bench_cnn_gpu" + (f"_{args.tag}" if args.tag else ""))
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
-    stem.with_suffix(".md").write_text(_markdown(result))
+    write_text(stem.with_suffix(".json"), json.dumps(result, indent=1) + "\n")
+    write_text(stem.with_suffix(".md"), _markdown(result))
     print(_markdown(result))
     return 0 if result["same_numbers"]["same_weights_met"] else 1
 

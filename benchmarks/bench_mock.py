@@ -34,6 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _results import write_text  # noqa: E402  (benchmarks/ is the script's folder)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 _CHILD = """
@@ -163,8 +165,8 @@ def main(argv=None):
         path = res_dir / f"{stem}.json"
         result = json.loads(path.read_text()) if path.is_file() else {}
         result["same_mock"] = same
-        path.write_text(json.dumps(result, indent=1) + "\n")
-        (res_dir / f"{stem}.md").write_text(_markdown(result))
+        write_text(path, json.dumps(result, indent=1) + "\n")
+        write_text(res_dir / f"{stem}.md", _markdown(result))
         return
 
     galaxies = _subset(args.every, args.scale)
@@ -187,8 +189,8 @@ def main(argv=None):
         result["ratio_cpu"] = round(result["baseline"]["cpu_s"] / result["new"]["cpu_s"], 2)
         result["ratio_wall"] = round(result["baseline"]["wall_s"] / result["new"]["wall_s"], 2)
     res_dir.mkdir(parents=True, exist_ok=True)
-    (res_dir / f"{stem}.json").write_text(json.dumps(result, indent=1) + "\n")
-    (res_dir / f"{stem}.md").write_text(_markdown(result))
+    write_text(res_dir / f"{stem}.json", json.dumps(result, indent=1) + "\n")
+    write_text(res_dir / f"{stem}.md", _markdown(result))
     print(_markdown(result))
 
 

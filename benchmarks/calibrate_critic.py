@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from _results import write_text  # noqa: E402  (benchmarks/ is the script's folder)
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
@@ -254,8 +256,8 @@ def main(argv=None):
                (f"--resume --pixel-rounds {args.pixel_rounds}{final}, after: {before['command']}" if args.resume else
                 f"--proposal-rounds {args.proposal_rounds} --rounds {args.rounds} "
                 f"--pixel-rounds {args.pixel_rounds}{final}"))
-    Path(args.log).write_text(json.dumps({"command": command,
-                                          "calibration_galaxies": calib, "steps": log}, indent=1) + "\n")
+    write_text(Path(args.log), json.dumps({"command": command,
+                                           "calibration_galaxies": calib, "steps": log}, indent=1) + "\n")
     print(f"wrote {out}/critic.npz ({len(rounds)} rounds), proposal.npz ({len(proposal)}) "
           f"in {time.perf_counter() - t0:.0f} s")
 

@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _results import write_text  # noqa: E402  (benchmarks/ is the script's folder)
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "globsml" / "mock" / "data"
 QUANTILES = np.linspace(0.0, 1.0, 21)
@@ -471,7 +473,7 @@ def main(argv=None):
         "psf_oversampling": OVERSAMPLING,
     }
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "calibration.json").write_text(json.dumps(calib, indent=1, sort_keys=True) + "\n")
+    write_text(OUT / "calibration.json", json.dumps(calib, indent=1, sort_keys=True) + "\n")
     np.savez_compressed(OUT / "psf.npz", g=psfs[0].astype(np.float32), z=psfs[1].astype(np.float32),
                         oversampling=OVERSAMPLING)
     for name, psf in zip("gz", psfs):

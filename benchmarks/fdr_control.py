@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _results import write_text  # noqa: E402  (benchmarks/ is the script's folder)
+
 ROOT = Path(__file__).resolve().parents[1]
 SETUPS = ("all2all", "virgo2fornax", "fornax2virgo")
 LEVELS = (0.05, 0.10)
@@ -162,8 +164,8 @@ def main(argv=None):
     summary = summarise(runs)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "summary": summary, "runs": runs}, indent=1))
-    out.with_suffix(".md").write_text(markdown(summary, meta))
+    write_text(out.with_suffix(".json"), json.dumps({"meta": meta, "summary": summary, "runs": runs}, indent=1))
+    write_text(out.with_suffix(".md"), markdown(summary, meta))
     print(markdown(summary, meta))
 
 

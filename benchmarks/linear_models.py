@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from _results import write_text  # noqa: E402  (benchmarks/ is the script's folder)
+
 ROOT = Path(__file__).resolve().parents[1]
 WINDOW_FEATURES = ("colour", "CI_g", "CI_z", "m4_g", "semimajor_sigma", "eccentricity")
 
@@ -74,7 +76,7 @@ def main(argv=None):
 
     out = ROOT / "benchmarks" / "results" / "linear_models"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+    write_text(out.with_suffix(".json"), json.dumps(results, indent=1) + "\n")
     lines = [f"# Linear models on {ds.name} ({len(y)} sources with complete photometry)", "",
              "Command: `python benchmarks/linear_models.py" + (f" --data {args.data}" if args.data else "")
              + "`", "", f"One random split, {len(tr)} training and {len(te)} test sources.", "",
@@ -84,7 +86,7 @@ def main(argv=None):
     lines += ["", "Share of GCs in each decile of a feature (lowest decile first):", "",
               "| feature | GC share per decile |", "|---|---|"]
     lines += [f"| {f} | {' '.join(f'{v:.2f}' for v in vals)} |" for f, vals in deciles.items()]
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    write_text(out.with_suffix(".md"), "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

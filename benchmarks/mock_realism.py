@@ -36,6 +36,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from _results import write_text  # noqa: E402  (benchmarks/ is the script's folder)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -294,9 +296,9 @@ def main(argv=None):
            "difficulty": diff, "seconds": round(time.perf_counter() - t0, 1)}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(res, indent=1) + "\n")
+    write_text(out.with_suffix(".json"), json.dumps(res, indent=1) + "\n")
     md = _markdown(res)
-    out.with_suffix(".md").write_text(md)
+    write_text(out.with_suffix(".md"), md)
     print(md)
     tmp.cleanup()
 

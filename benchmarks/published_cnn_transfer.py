@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _results import write_text  # noqa: E402  (benchmarks/ is the script's folder)
+
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = (("published-cnn-virgo2fornax", "Fornax"), ("published-cnn-fornax2virgo", "Virgo"))
 
@@ -51,14 +53,14 @@ def main(argv=None):
         results["runs"].append({"network": name, "tested_on": cluster, "n": int(len(rows)),
                                 **{k: round(float(ev.pooled[k]), 3) for k in ("tpr", "fdr", "fpr", "roc_auc")}})
     out = ROOT / "benchmarks" / "results" / "published_cnn_transfer"
-    out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+    write_text(out.with_suffix(".json"), json.dumps(results, indent=1) + "\n")
     lines = [f"# The published CNNs (trained on real cut-outs) on {ds.name}", "",
              "Command: `python benchmarks/published_cnn_transfer.py"
              + (f" --data {args.data}" if args.data else "") + "`", "",
              "| network | tested on | sources | TPR | FDR | FPR | ROC AUC |", "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['network']} | {r['tested_on']} | {r['n']} | {r['tpr']:.3f} | {r['fdr']:.3f} | "
               f"{r['fpr']:.3f} | {r['roc_auc']:.3f} |" for r in results["runs"]]
-    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    write_text(out.with_suffix(".md"), "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

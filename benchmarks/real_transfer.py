@@ -44,6 +44,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from _results import write_text  # noqa: E402  (benchmarks/ is the script's folder)
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "real_transfer"
 
@@ -529,7 +531,7 @@ def write_markdown(results, path):
                       "galaxies, most of them with 14-80 GCs (one source is 1-7 % of the count), medians closer "
                       "together than about 0.02 are not told apart by this cluster."]
         lines.append("")
-    path.write_text("\n".join(lines) + "\n")
+    write_text(path, "\n".join(lines) + "\n")
 
 
 def main(argv=None):
@@ -595,8 +597,7 @@ def main(argv=None):
             if name in NETWORK_METHODS:
                 record["adaptation"] = CONTEXT["adaptations"][teacher, NETWORK_METHODS[name].method]
             stored.parent.mkdir(parents=True, exist_ok=True)
-            stored.with_suffix(".tmp").write_text(json.dumps(record))
-            stored.with_suffix(".tmp").replace(stored)
+            write_text(stored, json.dumps(record))
             return memo[name, fold]
 
         galaxy_train = train["galaxy"].to_numpy()
@@ -653,7 +654,7 @@ def main(argv=None):
         cnn = results["published_reference"]["published CNN (200 MC passes)"]["rel_error_per_galaxy"]
         for r in chosen_on_training_cluster(results["runs"], "virgo2fornax"):
             r["target"]["vs_published_cnn"] = paired_median_difference(_rel_errors(r), cnn)
-    out.with_suffix(".json").write_text(json.dumps(results, indent=1) + "\n")
+    write_text(out.with_suffix(".json"), json.dumps(results, indent=1) + "\n")
     write_markdown(results, out.with_suffix(".md"))
     return results
 
