@@ -151,6 +151,20 @@ def test_one_joblib_worker_per_fit_gives_the_same_predictions(tiny_data, tmp_pat
         pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "one" / rel), pd.read_csv(tmp_path / "all" / rel))
 
 
+def test_quick_without_data_runs_on_the_quick_mock(small_mock, tmp_path, monkeypatch):
+    """--quick on the default data asks for the half-size mock; without --quick, the full-size one."""
+    import globsml.mock
+
+    asked = []
+    monkeypatch.setattr(globsml.mock, "default_data_dir", lambda **kw: asked.append(kw["quick"]) or small_mock)
+    kw = dict(models=["logistic"], setups=["virgo2fornax"], progress=False, report=False)
+    run_benchmark(None, out=tmp_path / "quick", quick=True, **kw)
+    run_benchmark(None, out=tmp_path / "full", **kw)
+    assert asked == [True, False]
+    config = json.loads((tmp_path / "quick" / "config.json").read_text())
+    assert config["data"] == str(small_mock) and config["quick"] is True
+
+
 def test_clear_errors(tiny_data, tmp_path):
     with pytest.raises(GlobsmlError, match="unknown model 'nope'"):
         run_benchmark(tiny_data, out=tmp_path, models=["nope"], progress=False)
