@@ -75,7 +75,9 @@ def default_data_dir(*, quick=False, progress=True):
     ``<cache>/mock-seed0-scale1-<digest>`` (:func:`cache_dir`; the digest
     is :func:`generator_digest`, so a new calibration, physics or release
     makes a new mock instead of reusing an old one) and says so on
-    stderr; later calls reuse it.
+    stderr; later calls reuse it. The environment variable
+    ``GLOBSML_MOCK_SCALE``, when set, gives the scale of both the full-size
+    and the quick mock (tests and CI use a small one).
 
     Parameters
     ----------
@@ -84,9 +86,6 @@ def default_data_dir(*, quick=False, progress=True):
         :data:`QUICK_SCALE` of its sources (``mock-seed0-scale0.5-<digest>``).
     progress : bool
         Show a progress bar while the mock is made.
-
-    The environment variable ``GLOBSML_MOCK_SCALE`` sets the scale for
-    both (tests and CI use a small one).
 
     Returns
     -------
