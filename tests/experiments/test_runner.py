@@ -165,6 +165,23 @@ def test_quick_without_data_runs_on_the_quick_mock(small_mock, tmp_path, monkeyp
     assert config["data"] == str(small_mock) and config["quick"] is True
 
 
+@pytest.mark.parametrize("models, quick, notice", [(["cnn"], True, True), (["logistic"], True, False),
+                                                   (["cnn"], False, False)])
+def test_image_models_on_the_quick_mock_are_told_to_compare_on_the_full_one(
+        small_mock, tmp_path, monkeypatch, capsys, models, quick, notice):
+    import globsml.mock
+    from globsml.experiments import _runner
+
+    def stop(*args, **kwargs):
+        raise Stop
+
+    monkeypatch.setattr(globsml.mock, "default_data_dir", lambda **kw: small_mock)
+    monkeypatch.setattr(_runner, "_compute", stop)  # the notice comes before any run
+    with pytest.raises(Stop):
+        run_benchmark(None, out=tmp_path, models=models, setups=["virgo2fornax"], quick=quick, progress=False)
+    assert ("compare image models without --quick" in capsys.readouterr().err) is notice
+
+
 def test_clear_errors(tiny_data, tmp_path):
     with pytest.raises(GlobsmlError, match="unknown model 'nope'"):
         run_benchmark(tiny_data, out=tmp_path, models=["nope"], progress=False)

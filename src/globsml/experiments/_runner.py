@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -255,11 +256,17 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
     -------
     BenchmarkResult
     """
+    on_quick_mock = data is None and quick
     data = resolve_dataset(data, quick=quick)
     if not data.labelled:
         raise GlobsmlError(f"{data.name or 'data'}: the benchmark needs labels (a pGC column)")
     setups = resolve_setups(DEFAULT_SETUPS if setups is None else setups)
     names = _check_models(models, data)
+    if on_quick_mock and any(model_spec(n).input == "images" for n in names):
+        # benchmarks/results/mock_realism_quick_half.md: the pixels of the half-size mock are
+        # easier to tell from real cut-outs than the full-size mock's; its features are not
+        print("globsml: the quick look's mock survey has cut-outs less like real ones than the full-size "
+              "mock's (its features are as real): compare image models without --quick", file=sys.stderr)
     params = _check_params(params, names)
     features = data.features() if any(model_spec(n).input == "features" for n in names) else None
     out = Path(out)
