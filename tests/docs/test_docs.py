@@ -96,3 +96,21 @@ def test_every_notebook_renders_with_a_title_and_its_code():
         assert text.count(".. code-block:: python") == sum(c.cell_type == "code" and bool(c.source.strip())
                                                             for c in cells)
         assert f":download:`download <../../examples/{path.name}>`" in text
+
+
+def test_the_adapting_guides_teacher_recipe_runs_as_written(shared_data, tmp_path, monkeypatch, capsys):
+    """The python block of docs/guide/adapting.rst, on two real galaxies of each cluster and the published network."""
+    text = (ROOT / "docs" / "guide" / "adapting.rst").read_text()
+    block = text.split(".. code-block:: python\n\n", 1)[1].split("\nOn Fornax this gave", 1)[0]
+    code = "\n".join(line[3:] for line in block.splitlines())
+    for folder, galaxies in (("virgo_cutouts", ("VCC1528", "VCC1545")), ("my_cutouts", ("FCC100", "FCC106"))):
+        (tmp_path / folder).mkdir()
+        for galaxy in galaxies:
+            name = f"{galaxy}_images.fits"
+            (tmp_path / folder / name).symlink_to(shared_data / "ImageData" / name)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "Virgo2Fornax--CNN").symlink_to(shared_data / "published_models" / "Virgo2Fornax--CNN")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "adapting.rst", "exec"), {"__name__": "recipe"})
+    printed = capsys.readouterr().out
+    assert "FCC100" in printed and "FCC106" in printed and "expected" in printed
