@@ -10,7 +10,7 @@ Usage::
     nice python benchmarks/bench_benchmark.py [--data DIR] [--seeds 10] [--quick] [--out DIR]
                                               [--models ...] [--setups ...]
 
-Uses the full-size mock (``<cache>/mock-seed0-scale1``) unless ``--data`` is
+Uses the full-size mock (``globsml.mock.default_mock_path()``) unless ``--data`` is
 given, and refuses to run without data (it never makes the mock itself: that
 takes long). Writes ``benchmarks/results/bench_benchmark.json`` (wall time,
 load average, per-model fit/predict times, the configuration) and
@@ -44,7 +44,7 @@ def main(argv=None):
     from globsml import load_dataset
     from globsml.experiments import DEFAULT_MODELS, display_table, markdown_table, run_benchmark
     from globsml.cli._benchmark import parse_params
-    from globsml.mock import cache_dir
+    from globsml.mock import default_mock_path
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help="data directory (default: the full-size mock)")
@@ -62,7 +62,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     params = parse_params(args.param)
 
-    data = Path(args.data) if args.data else cache_dir() / "mock-seed0-scale1"
+    data = Path(args.data) if args.data else default_mock_path()
     if not (data / "ACS_sources_original.csv").is_file():
         print(f"no data at {data}: make the full-size mock first (`globsml mock`)", file=sys.stderr)
         return 2

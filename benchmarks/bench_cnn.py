@@ -41,10 +41,9 @@ def _load_average():
 def _cutouts(data):
     """(images, labels, description): the full mock if available, else synthetic."""
     from globsml import load_dataset
-    from globsml.mock import DEFAULT_SEED, cache_dir, generator_digest
+    from globsml.mock import default_mock_path
 
-    # the default data set's cache folder (globsml.mock.default_data_dir), without making it
-    candidates = [Path(data)] if data else [cache_dir() / f"mock-seed{DEFAULT_SEED}-scale1-{generator_digest()}"]
+    candidates = [Path(data)] if data else [default_mock_path()]  # never made here: that takes minutes
     for path in candidates:
         if (path / "ImageData").is_dir():
             ds = load_dataset(path)

@@ -12,7 +12,7 @@ the survey needs, those most like real ones (:mod:`globsml.mock._critic`).
 It is the project's embedded default data set (:func:`default_data_dir`).
 """
 
-from ._cache import default_data_dir, cache_dir, generator_digest, DEFAULT_SEED, QUICK_SCALE
+from ._cache import default_data_dir, default_mock_path, cache_dir, generator_digest, DEFAULT_SEED, QUICK_SCALE
 from ._survey import make_mock_survey, survey_counts, make_galaxy, MARKER
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "make_galaxy",
     "MARKER",
     "default_data_dir",
+    "default_mock_path",
     "cache_dir",
     "generator_digest",
     "DEFAULT_SEED",

@@ -7,7 +7,7 @@ from pathlib import Path
 from .._errors import GlobsmlError
 from ._survey import MARKER, make_mock_survey
 
-__all__ = ["default_data_dir", "cache_dir", "generator_digest", "DEFAULT_SEED", "QUICK_SCALE"]
+__all__ = ["default_data_dir", "default_mock_path", "cache_dir", "generator_digest", "DEFAULT_SEED", "QUICK_SCALE"]
 
 DEFAULT_SEED = 0
 
@@ -68,11 +68,25 @@ def generator_digest():
     return h.hexdigest()[:8]
 
 
+def default_mock_path(*, scale=1.0):
+    """Where :func:`default_data_dir` keeps the default mock of ``scale``, whether it is made yet or not.
+
+    ``<cache>/mock-seed0-scale<scale>-<digest>`` (:func:`cache_dir`,
+    :func:`generator_digest`). A benchmark that must not take minutes to
+    make the mock looks there first.
+
+    Returns
+    -------
+    Path
+    """
+    return cache_dir() / f"mock-seed{DEFAULT_SEED}-scale{scale:g}-{generator_digest()}"
+
+
 def default_data_dir(*, quick=False, progress=True):
     """The directory of the default data set: the mock survey, made on first use.
 
     The first call makes the full-size mock (seed 0) into
-    ``<cache>/mock-seed0-scale1-<digest>`` (:func:`cache_dir`; the digest
+    :func:`default_mock_path`, ``<cache>/mock-seed0-scale1-<digest>`` (the digest
     is :func:`generator_digest`, so a new calibration, physics or release
     makes a new mock instead of reusing an old one) and says so on
     stderr; later calls reuse it. The environment variable
@@ -92,7 +106,7 @@ def default_data_dir(*, quick=False, progress=True):
     Path
     """
     scale = _default_scale(quick)
-    path = cache_dir() / f"mock-seed{DEFAULT_SEED}-scale{scale:g}-{generator_digest()}"
+    path = default_mock_path(scale=scale)
     if not (path / MARKER).is_file():
         print(f"globsml: no data given; making the mock survey (scale {scale:g}) once into {path} "
               "(later runs reuse it)", file=sys.stderr)
