@@ -15,7 +15,9 @@ given, and refuses to run without data (it never makes the mock itself: that
 takes long). Writes ``benchmarks/results/bench_benchmark.json`` (wall time,
 load average, per-model fit/predict times, the configuration) and
 ``benchmarks/results/bench_benchmark.md`` (the results table). The output
-directory is fresh for each measurement (resumed runs would not be timed).
+directory is fresh for each measurement (resumed runs would not be timed): an
+``--out`` that holds a previous benchmark's output is emptied first, any other
+non-empty folder is refused.
 """
 
 import argparse
@@ -68,7 +70,11 @@ def main(argv=None):
         return 2
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="globsml-bench-"))
     if out.exists() and any(out.iterdir()):
-        shutil.rmtree(out)  # time every run: nothing may be resumed
+        # time every run: nothing may be resumed; but only a benchmark's own output is removed
+        if not ((out / "config.json").is_file() and (out / "runs").is_dir()):
+            print(f"{out}: not empty and not a benchmark output; choose another --out", file=sys.stderr)
+            return 2
+        shutil.rmtree(out)
     marker = data / ".globsml-mock.json"
     mock = json.loads(marker.read_text()) if marker.is_file() else None  # scale, seed of a mock
     load_before = _load_average()
