@@ -262,13 +262,14 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
         raise GlobsmlError(f"{data.name or 'data'}: the benchmark needs labels (a pGC column)")
     setups = resolve_setups(DEFAULT_SETUPS if setups is None else setups)
     names = _check_models(models, data)
-    if on_quick_mock and any(model_spec(n).input == "images" for n in names):
+    inputs = {model_spec(n).input for n in names}  # "features", "images"
+    if on_quick_mock and "images" in inputs:
         # benchmarks/results/mock_realism_quick_half.md: the pixels of the half-size mock are
         # easier to tell from real cut-outs than the full-size mock's; its features are not
         print("globsml: the quick look's mock survey has cut-outs less like real ones than the full-size "
               "mock's (its features are as real): compare image models without --quick", file=sys.stderr)
     params = _check_params(params, names)
-    features = data.features() if any(model_spec(n).input == "features" for n in names) else None
+    features = data.features() if "features" in inputs else None
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plan = _plan(data, setups, names, seeds=seeds, n_folds=n_folds)
@@ -277,7 +278,7 @@ def run_benchmark(data=None, *, models=None, setups=None, seeds=10, out, quick=F
               "threshold": float(threshold), "params": params}
     with atomic_path(out / "config.json") as tmp:
         tmp.write_text(json.dumps(config, indent=1))
-    digest = _data_digest(data, features is not None, any(model_spec(n).input == "images" for n in names))
+    digest = _data_digest(data, features is not None, "images" in inputs)
     groups, keys, skipped = _runs_to_do(plan, out, digest, quick=quick, n_folds=n_folds, params=params)
     computed = _compute(data, features, groups, total=len(plan), skipped=skipped, quick=quick, threads=threads,
                         params=params, jobs=jobs, progress=progress, on_run_done=on_run_done)
