@@ -98,19 +98,47 @@ def test_every_notebook_renders_with_a_title_and_its_code():
         assert f":download:`download <../../examples/{path.name}>`" in text
 
 
-def test_the_adapting_guides_teacher_recipe_runs_as_written(shared_data, tmp_path, monkeypatch, capsys):
-    """The python block of docs/guide/adapting.rst, on two real galaxies of each cluster and the published network."""
+def _teacher_section(tmp_path, shared_data, monkeypatch):
+    """docs/guide/adapting.rst's teacher section, and its folders: two real galaxies of each cluster."""
     text = (ROOT / "docs" / "guide" / "adapting.rst").read_text()
-    block = text.split(".. code-block:: python\n\n", 1)[1].split("\nOn Fornax this gave", 1)[0]
-    code = "\n".join(line[3:] for line in block.splitlines())
+    section = text.split("A teacher on real cut-outs\n", 1)[1].split("\nOn Fornax this gave", 1)[0]
     for folder, galaxies in (("virgo_cutouts", ("VCC1528", "VCC1545")), ("my_cutouts", ("FCC100", "FCC106"))):
         (tmp_path / folder).mkdir()
         for galaxy in galaxies:
             name = f"{galaxy}_images.fits"
             (tmp_path / folder / name).symlink_to(shared_data / "ImageData" / name)
-    (tmp_path / "models").mkdir()
-    (tmp_path / "models" / "Virgo2Fornax--CNN").symlink_to(shared_data / "published_models" / "Virgo2Fornax--CNN")
+    (tmp_path / "data" / "models").mkdir(parents=True)  # where `globsml fetch data/ --models` puts them
+    (tmp_path / "data" / "models" / "Virgo2Fornax--CNN").symlink_to(
+        shared_data / "published_models" / "Virgo2Fornax--CNN")
     monkeypatch.chdir(tmp_path)
+    return section
+
+
+def test_the_adapting_guides_teacher_recipe_runs_as_written(shared_data, tmp_path, monkeypatch, capsys):
+    """The python block of the guide's teacher section, on two real galaxies of each cluster."""
+    section = _teacher_section(tmp_path, shared_data, monkeypatch)
+    block = section.split(".. code-block:: python\n\n", 1)[1].split("\n\nThe benchmark fitted", 1)[0]
+    code = "\n".join(line[3:] for line in block.splitlines())
     exec(compile(code, "adapting.rst", "exec"), {"__name__": "recipe"})
     printed = capsys.readouterr().out
     assert "FCC100" in printed and "FCC106" in printed and "expected" in printed
+
+
+def test_the_adapting_guides_teacher_commands_run_as_written(shared_data, tmp_path, monkeypatch, capsys):
+    """The train and predict commands of the guide's teacher section (fetch needs the network: a link instead)."""
+    import shlex
+
+    from globsml.cli import main
+
+    section = _teacher_section(tmp_path, shared_data, monkeypatch)
+    block = section.split(".. code-block:: bash\n\n", 1)[1].split("\n\n", 1)[0]
+    lines = block.replace("\\\n", " ").splitlines()
+    commands = [shlex.split(line, comments=True) for line in lines if line.split()[:2] != ["globsml", "fetch"]]
+    assert commands[0][0] == "export"
+    monkeypatch.setenv(*commands[0][1].split("=", 1))
+    for argv in commands[1:]:
+        assert argv[0] == "globsml" and main(argv[1:]) == 0
+    printed = capsys.readouterr().out
+    assert "labels: p_gc of the teacher published-cnn-virgo2fornax" in printed
+    assert "FCC100" in printed and "FCC106" in printed and "GCs per galaxy" in printed
+    assert (tmp_path / "candidates.ecsv").is_file()

@@ -59,3 +59,75 @@ def test_predict_prints_counts_per_galaxy_with_an_interval(tmp_path, tiny_bundle
     for row in rows.values():
         expected, low, high = map(float, row[3:6])
         assert low <= expected <= high and int(row[1]) == 120
+
+
+@pytest.fixture(scope="module")
+def relabelled_data(tmp_path_factory, tiny_table):
+    """The tiny table with its labels turned upside down: a teacher trained on
+    the true labels disagrees with these on nearly every source."""
+    from globsml.data import TABLE_FILENAME
+
+    root = tmp_path_factory.mktemp("relabelled")
+    tiny_table.assign(pGC=1 - tiny_table["pGC"]).to_csv(root / TABLE_FILENAME)
+    return root
+
+
+def test_a_teacher_labels_the_training_data(tmp_path, tiny_bundle, tiny_data, relabelled_data, capsys):
+    out = tmp_path / "student.zip"
+    assert main(["train", "--data", str(relabelled_data), "--model", TEST_MODEL, "--setup", "all2all",
+                 "--teacher", str(tiny_bundle), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "labels: p_gc of the teacher" in printed and "against its decisions" in printed
+    student = load_bundle(out)
+    taught = student.training["teacher"]
+    assert taught["name"] == load_bundle(tiny_bundle).name and 0 < taught["mean_p_gc"] < 1
+    # the student follows the teacher, not the upside-down labels the data carry
+    from globsml import load_dataset
+
+    ds = load_dataset(tiny_data)
+    X = ds.features()
+    p_teacher = load_bundle(tiny_bundle).predict_proba(X)
+    p_student = student.predict_proba(X)
+    agree_teacher = np.mean((p_student > 0.5) == (p_teacher > 0.5))
+    agree_data = np.mean((p_student > 0.5) == (load_dataset(relabelled_data).y == 1))
+    assert agree_teacher > 0.8 and agree_data < 0.3
+    assert student.metrics["pooled"]["roc_auc"] > 0.9  # against the teacher's decisions on the test part
+
+
+def test_a_teacher_gives_soft_labels(tmp_path, tiny_bundle, tiny_data):
+    """The student is fitted to the teacher's probabilities, as fit_soft_labels fits them."""
+    from globsml import load_dataset
+    from globsml.adapt import fit_soft_labels
+    from globsml.experiments import get_setup, training_rows
+    from globsml.models import make_model
+
+    student = train_bundle(tiny_data, TEST_MODEL, setup="all2all", teacher=tiny_bundle, calibration_fraction=0)
+    ds = load_dataset(tiny_data)
+    q = load_bundle(tiny_bundle).predict_proba(ds.features())
+    train = training_rows(ds, "features", get_setup("all2all").split(ds, seed=0).train)
+    direct = fit_soft_labels(make_model(TEST_MODEL, random_state=0), ds.features().iloc[train], q[train])
+    np.testing.assert_allclose(student.predict_proba(ds.features()),
+                               direct.predict_proba(ds.features()[list(student.features)])[:, 1])
+
+
+def test_a_teacher_with_adaptation_records_both(tmp_path, tiny_bundle, relabelled_data, shifted_target):
+    bundle = train_bundle(relabelled_data, TEST_MODEL, setup="all2all", teacher=tiny_bundle,
+                          adapt_to=shifted_target, adaptation=("self-training",))
+    assert bundle.training["adaptation"]["methods"] == ["self-training"]
+    assert bundle.training["teacher"]["name"] == load_bundle(tiny_bundle).name
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--model", "cnn", "--teacher", "TEACHER"], "--teacher teaches tabular models; 'cnn' is not one"),
+    (["--model", TEST_MODEL, "--teacher", "no/such/bundle"], "no/such/bundle: no such bundle"),
+    (["--model", TEST_MODEL, "--data-ebv", "0.03"], "--data-ebv sets the E(B-V) of features measured for --teacher"),
+    (["--model", TEST_MODEL], "training needs labels (a pGC column), or a teacher (--teacher)"),
+])
+def test_bad_teacher_use_is_one_line(tmp_path, tiny_bundle, shifted_target, capsys, argv, message):
+    unlabelled = shifted_target  # a table without pGC
+    argv = [str(tiny_bundle) if a == "TEACHER" else a for a in argv]
+    code = main(["train", "--data", str(unlabelled), "--setup", "all2all", "--out", str(tmp_path / "s.zip"), *argv])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "s.zip").exists()

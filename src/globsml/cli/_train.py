@@ -20,7 +20,9 @@ def register(subparsers):
         ),
         formatter_class=RegistryHelpFormatter,
     )
-    parser.add_argument("--data", required=True, metavar="DIR", help="labelled data directory (table with pGC)")
+    parser.add_argument("--data", required=True, metavar="DIR",
+                        help="labelled data directory (table with pGC); with --teacher, any data the teacher "
+                             "reads, labelled or not (cut-outs alone for a published network)")
     parser.add_argument("--model", required=True, metavar="NAME",
                         help="registry name (forest, hgb, catboost, cnn, ...; catboost-fast: the fast path)")
     parser.add_argument("--setup", required=True, metavar="SETUP", help=ONE_MODEL_SETUPS_PLACEHOLDER)
@@ -39,6 +41,15 @@ def register(subparsers):
                              "predictions as labels); default: weights")
     parser.add_argument("--ebv", type=float, default=None,
                         help="E(B-V) for features measured on the target's cut-outs (default: the feature code's)")
+    parser.add_argument("--teacher", metavar="BUNDLE", default=None,
+                        help="a bundle or published network (published-cnn-virgo2fornax, "
+                             "published-cnn-fornax2virgo) whose p_gc on --data are the labels: the tabular "
+                             "model is fitted to them (distillation); the data's own labels are not used, "
+                             "and the metrics, threshold and --fdr calibration are against the teacher's "
+                             "decisions")
+    parser.add_argument("--data-ebv", type=float, default=None,
+                        help="with --teacher: E(B-V) for features measured on --data's cut-outs "
+                             "(default: the feature code's)")
     parser.add_argument("--calibration-fraction", type=float, default=None, metavar="F",
                         help="fraction of the training part held out as the calibration data of "
                              "`predict --fdr` (default 0.1; 0: none)")
@@ -61,6 +72,8 @@ def run(args):
     if unknown or not adaptation:
         raise GlobsmlError(f"--adapt: unknown adaptation {', '.join(unknown) or '(none given)'}; "
                            f"known: {', '.join(ADAPTATIONS)}")
+    if args.data_ebv is not None and args.teacher is None:
+        raise GlobsmlError("--data-ebv sets the E(B-V) of features measured for --teacher; give --teacher too")
     check_bundle_target(args.out)
     if str(args.out).lower().endswith(".zip"):
         check_output_file(args.out, inputs=input_files(args.data), overwrite=True, kind="bundle")
@@ -69,6 +82,7 @@ def run(args):
     bundle = train_bundle(args.data, args.model, setup=args.setup, seed=args.seed, out=args.out,
                           threshold=args.threshold, quick=args.quick, progress=True,
                           adapt_to=args.adapt_to, adaptation=adaptation, ebv=args.ebv,
+                          teacher=args.teacher, data_ebv=args.data_ebv,
                           **({} if args.calibration_fraction is None
                              else {"calibration_fraction": args.calibration_fraction}))
     pooled = bundle.metrics.get("pooled", {})
@@ -79,5 +93,9 @@ def run(args):
         auc = adapted.get("domain_auc")
         print(f"adapted to {adapted['target']} ({adapted['n_target']} sources, {adapted['galaxies']} galaxies) by "
               f"{', '.join(adapted['methods'])}" + (f"; domain classifier ROC AUC {auc:.3f}" if auc is not None else ""))
+    taught = bundle.training.get("teacher")
+    if taught:
+        print(f"labels: p_gc of the teacher {taught['name']} on {bundle.training['data']} "
+              f"(mean {taught['mean_p_gc']}); the metrics above are against its decisions")
     print(f"bundle written to {bundle.path}")
     return 0

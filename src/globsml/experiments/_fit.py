@@ -66,7 +66,7 @@ def training_rows(data, kind, rows, features=None, *, context=None):
 
 
 def fit_on_split(model, data, split, *, seed=0, quick=False, params=None, features=None, context=None, fit=None,
-                 n_jobs=None):
+                 labels=None, n_jobs=None):
     """Fit a registered model on a split's training rows.
 
     This is the central step of ``globsml benchmark``, ``globsml train`` and
@@ -98,6 +98,11 @@ def fit_on_split(model, data, split, *, seed=0, quick=False, params=None, featur
         ``fit(estimator, X_train, y_train)`` returning the fitted estimator,
         instead of the plain fit: ``globsml train --adapt-to`` adapts the fit
         to a target this way (:func:`globsml.adapt.adapt_fit`).
+    labels : array_like, optional
+        One label per row of ``data`` given to ``fit`` instead of
+        ``data.y``: soft labels in [0, 1], a teacher's probabilities
+        (``globsml train --teacher``). Needs ``fit``, since a plain
+        classifier takes only hard labels.
     n_jobs : int, optional
         Every ``n_jobs`` of the estimator (a forest's trees, a neighbour
         search), for a caller that runs several fits side by side; None
@@ -112,8 +117,10 @@ def fit_on_split(model, data, split, *, seed=0, quick=False, params=None, featur
     spec = model_spec(model)
     if spec.input == "features" and features is None:
         features = data.features()
+    if labels is not None and fit is None:
+        raise GlobsmlError("fit_on_split: labels (soft labels) need a fit that takes them")
     train = training_rows(data, spec.input, split.train, features, context=context)
-    y = data.y
+    y = data.y if labels is None else np.asarray(labels, dtype=float)
     estimator = make_model(model, random_state=seed, quick=quick, **(params or {}))
     if n_jobs is not None:
         estimator = _set_n_jobs(estimator, n_jobs)

@@ -87,16 +87,15 @@ def _target_features(adapt_to, *, ebv=None, progress=False):
     return dataset_features(ds, ebv=ebv, progress=progress), ds
 
 
-def _fit_adapted(model, ds, split, adapt_to, *, adaptation, ebv, seed, quick, params, progress, context):
+def _fit_adapted(model, ds, split, adapt_to, *, adaptation, ebv, seed, quick, params, progress, context,
+                 labels=None):
     """:func:`globsml.experiments.fit_on_split`, with the fit adapted to unlabelled target data.
 
     Returns (estimator, train rows, what the adaptation did).
     """
     from ..adapt import adapt_fit
 
-    spec = model_spec(model)
-    if spec.input != "features" or spec.pretrained:
-        raise GlobsmlError(f"--adapt-to adapts tabular models; {model!r} is not one")
+    _check_tabular(model, "--adapt-to adapts")
     target, target_ds = _target_features(adapt_to, ebv=ebv, progress=progress)
     adapted = {}
 
@@ -105,19 +104,52 @@ def _fit_adapted(model, ds, split, adapt_to, *, adaptation, ebv, seed, quick, pa
         adapted.update(done, target=str(target_ds.name), galaxies=int(target["galaxy"].nunique()))
         return fitted
 
-    estimator, train = fit_on_split(model, ds, split, seed=seed, quick=quick, params=params, context=context, fit=fit)
+    estimator, train = fit_on_split(model, ds, split, seed=seed, quick=quick, params=params, context=context, fit=fit,
+                                    labels=labels)
     return estimator, train, adapted
+
+
+def _check_tabular(model, what):
+    spec = model_spec(model)
+    if spec.input != "features" or spec.pretrained:
+        raise GlobsmlError(f"{what} tabular models; {model!r} is not one")
+
+
+def _taught(ds, teacher, *, ebv=None, progress=False):
+    """``ds`` labelled by a teacher: its p_gc on every source becomes the source's pGC.
+
+    The data need no labels of their own (any they have are replaced);
+    tabular students need features, measured on the cut-outs where the data
+    hold none. Returns (the labelled data set, what the teacher was).
+    """
+    from ..data import GCDataset
+    from ._bundle import load_bundle
+    from ._predict import dataset_features
+
+    teacher = load_bundle(teacher)
+    name = ds.name or "data"
+    if teacher.input == "images" and not ds.has_images:
+        raise GlobsmlError(f"{name}: the teacher {teacher.name!r} looks at cut-outs, and these data hold none")
+    sources = dataset_features(ds, ebv=ebv, progress=progress).drop(columns=["pGC"], errors="ignore")
+    featured = GCDataset(sources, image_files=ds.image_files, name=ds.name)
+    rows = np.arange(len(sources))
+    p_gc = teacher.predict_proba(model_inputs(featured, teacher.input, rows), progress=progress)
+    labelled = GCDataset(sources.assign(pGC=p_gc), image_files=ds.image_files, name=ds.name)
+    return labelled, {"name": str(teacher.name), "labels": "the teacher's p_gc on the training data (soft labels)",
+                      "mean_p_gc": round(float(np.mean(p_gc)), 4) if len(p_gc) else None}
 
 
 def train_bundle(data, model, *, setup, seed=0, out=None, threshold=GC_THRESHOLD, quick=False, params=None,
                  calibration_fraction=CALIBRATION_FRACTION, progress=False, adapt_to=None, adaptation=("weights",),
-                 ebv=None):
+                 ebv=None, teacher=None, data_ebv=None):
     """Fit a registered model under a set-up, validate it, and save a bundle.
 
     Parameters
     ----------
     data : str, Path or GCDataset
-        A labelled data set (``None`` is not accepted: say which data).
+        A labelled data set (``None`` is not accepted: say which data); with
+        ``teacher``, any data set the teacher can read (cut-outs alone for a
+        published network), labelled or not.
     model : str
         A registry name (``"forest"``, ``"hgb"``, ``"cnn"``...), or
         ``"catboost-fast"``, the fast path for survey-scale prediction
@@ -159,6 +191,27 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=GC_THRESHOLD
         ``"self-training"``.
     ebv : float, optional
         E(B-V) for features measured on the target's cut-outs.
+    teacher : str, Path or Bundle, optional
+        A trained bundle or a published network (e.g.
+        ``"published-cnn-virgo2fornax"``) whose p_gc on ``data`` are the
+        labels: the model is fitted to them as soft labels
+        (:func:`globsml.adapt.fit_soft_labels`, distillation), so ``data``
+        need no labels of its own. Tabular models only. The bundle's
+        metrics, threshold and calibration data are then the teacher's
+        decisions, and ``bundle.training["teacher"]`` says so.
+    data_ebv : float, optional
+        E(B-V) for features measured on ``data``'s cut-outs (with
+        ``teacher``, when ``data`` holds cut-outs alone).
+
+    Examples
+    --------
+    A tabular model taught by a published network on unlabelled cut-outs,
+    then self-trained on the target's (the method of
+    ``docs/guide/adapting.rst``)::
+
+        bundle = train_bundle("virgo_cutouts/", "hgb", setup="all2all",
+                              teacher="published-cnn-virgo2fornax", data_ebv=0.029,
+                              adapt_to="my_cutouts/", adaptation=("self-training",), ebv=0.015)
 
     Returns
     -------
@@ -170,8 +223,13 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=GC_THRESHOLD
     if data is None:
         raise GlobsmlError("train_bundle needs the training data (a labelled data directory or GCDataset)")
     ds = resolve_dataset(data)
-    if not ds.labelled:
-        raise GlobsmlError(f"{ds.name or 'data'}: training needs labels (a pGC column)")
+    taught, labels = None, None
+    if teacher is not None:
+        _check_tabular(model, "--teacher teaches")
+        ds, taught = _taught(ds, teacher, ebv=data_ebv, progress=progress)
+        labels = ds.sources["pGC"].to_numpy(dtype=float)
+    elif not ds.labelled:
+        raise GlobsmlError(f"{ds.name or 'data'}: training needs labels (a pGC column), or a teacher (--teacher)")
     spec = model_spec(model)
     split = _split(ds, setup, seed)
     val, test = split.validation, split.test
@@ -182,12 +240,17 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=GC_THRESHOLD
     keep, calibration = _calibration_split(rows, y, 0.0 if spec.pretrained else calibration_fraction, seed)
     split = replace(split, train=keep)
     adapted = None
-    if adapt_to is None:
-        estimator, train = fit_on_split(model, ds, split, seed=seed, quick=quick, params=params, context=context)
-    else:
+    if adapt_to is not None:
         estimator, train, adapted = _fit_adapted(model, ds, split, adapt_to, adaptation=adaptation, ebv=ebv,
                                                  seed=seed, quick=quick, params=params, progress=progress,
-                                                 context=context)
+                                                 context=context, labels=labels)
+    elif taught is not None:
+        from ..adapt import fit_soft_labels
+
+        estimator, train = fit_on_split(model, ds, split, seed=seed, quick=quick, params=params, context=context,
+                                        fit=fit_soft_labels, labels=labels)
+    else:
+        estimator, train = fit_on_split(model, ds, split, seed=seed, quick=quick, params=params, context=context)
     bundle = Bundle(
         estimator,
         input=spec.input,
@@ -217,6 +280,8 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=GC_THRESHOLD
     }
     if adapted is not None:
         bundle.training["adaptation"] = adapted
+    if taught is not None:
+        bundle.training["teacher"] = taught
     if out is not None:
         bundle.save(out)
     return bundle
