@@ -381,14 +381,11 @@ def with_prior_shift(p, galaxy, train_share):
     return out
 
 
-#: Thresholds tried by the "+t" variant, on the training cluster's folds only.
-THRESHOLDS = np.round(np.arange(0.30, 0.71, 0.02), 2)
-
-
 def count_threshold(p, galaxy, counts):
     """The threshold whose per-galaxy counts best match the published ones (median relative error)."""
-    errors = [score(p, galaxy, counts, threshold=t)[0]["threshold"]["median_abs_rel_error"] for t in THRESHOLDS]
-    return float(THRESHOLDS[int(np.argmin(errors))])
+    from globsml.adapt import count_threshold as fitted
+
+    return fitted(p, galaxy, counts)[0]
 
 
 def training_share(train, counts):
@@ -399,10 +396,9 @@ def training_share(train, counts):
 
 def train_cluster_folds(train, counts, n_folds, seed):
     """Folds of the training cluster's galaxies (only galaxies with a published count are held out)."""
-    rng = np.random.default_rng(seed)
-    known = np.array(sorted(set(train["galaxy"]) & set(counts.dropna().index)))
-    rng.shuffle(known)
-    return [known[i::n_folds] for i in range(n_folds)]
+    from globsml.adapt import galaxy_folds
+
+    return galaxy_folds(set(train["galaxy"]) & set(counts.dropna().index), n_folds, seed=seed)
 
 
 def agreement(p, network_p):

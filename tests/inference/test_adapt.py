@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from globsml.cli import main
+from globsml.data import read_galaxy_counts
 from globsml.inference import load_bundle, train_bundle
 
 from .conftest import TEST_MODEL, make_table
@@ -131,3 +132,52 @@ def test_bad_teacher_use_is_one_line(tmp_path, tiny_bundle, shifted_target, caps
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "s.zip").exists()
+
+
+def _counts_file(path, table, scale):
+    """galaxy,n_gcs: each galaxy's number of labelled GCs times ``scale``."""
+    n = (table["pGC"] >= 0.5).groupby(table["galaxy"]).sum() * scale
+    n.rename("n_gcs").rename_axis("galaxy").reset_index().to_csv(path, index=False)
+    return path
+
+
+def test_fit_threshold_moves_the_threshold_towards_the_known_counts(tmp_path, tiny_data, tiny_table, capsys):
+    true_counts = _counts_file(tmp_path / "true.csv", tiny_table, 1.0)
+    fewer = _counts_file(tmp_path / "fewer.csv", tiny_table, 0.6)
+    assert main(["train", "--data", str(tiny_data), "--model", TEST_MODEL, "--setup", "all2all",
+                 "--fit-threshold", str(fewer), "--out", str(tmp_path / "fewer.zip")]) == 0
+    printed = capsys.readouterr().out
+    assert "best reproduces the numbers of GCs of 4 galaxies" in printed
+    bundle = load_bundle(tmp_path / "fewer.zip")
+    record = bundle.training["threshold_fit"]
+    assert bundle.threshold == record["threshold"] and record["folds"] == 4
+    exact = train_bundle(tiny_data, TEST_MODEL, setup="all2all", fit_threshold=read_galaxy_counts(true_counts))
+    # the same model, asked for 40 % fewer GCs, counts above a higher threshold ...
+    assert exact.threshold < bundle.threshold
+    assert exact.training["threshold_fit"]["median_abs_rel_count_error"] < 0.1
+    # ... and its test part is counted there
+    assert bundle.metrics["pooled"]["n_found"] < exact.metrics["pooled"]["n_found"]
+
+
+def test_fit_threshold_with_a_teacher_and_adaptation(tmp_path, tiny_bundle, relabelled_data, shifted_target,
+                                                    tiny_table):
+    counts = read_galaxy_counts(_counts_file(tmp_path / "n.csv", tiny_table, 1.0))
+    bundle = train_bundle(relabelled_data, TEST_MODEL, setup="all2all", teacher=tiny_bundle,
+                          adapt_to=shifted_target, adaptation=("self-training",), fit_threshold=counts)
+    assert bundle.training["threshold_fit"]["galaxies"] == 4
+    assert bundle.threshold == bundle.training["threshold_fit"]["threshold"]
+    assert bundle.training["adaptation"]["target"] == str(shifted_target)  # the final fit: the real target
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--fit-threshold", "published", "--threshold", "0.4"], "give --threshold or --fit-threshold, not both"),
+    (["--fit-threshold", "no/such.csv"], "no/such.csv: no such file"),
+    (["--fit-threshold", "published"], "needs at least two galaxies of the data with a known number; 0 found"),
+])
+def test_bad_fit_threshold_is_one_line(tmp_path, tiny_data, capsys, argv, message):
+    code = main(["train", "--data", str(tiny_data), "--model", TEST_MODEL, "--setup", "all2all",
+                 "--out", str(tmp_path / "t.zip"), *argv])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "t.zip").exists()

@@ -15,13 +15,15 @@ holds:
 - :func:`fit_soft_labels`: fitting to soft labels (a teacher's
   probabilities: distillation);
 - :func:`galaxy_counts`: numbers of GCs per galaxy with an interval;
+  :func:`count_threshold`: the threshold that reproduces known numbers of
+  GCs best, fitted on galaxies held out in :func:`galaxy_folds`;
 - :func:`adapt_network`: a trained CNN fine-tuned towards the target's
   cut-outs (domain-adversarial alignment or self-training);
 - :func:`adapt_fit`: one fit with the chosen adaptations, as ``globsml train
   --adapt-to`` does.
 """
 
-from ._counts import galaxy_counts
+from ._counts import COUNT_THRESHOLDS, count_threshold, galaxy_counts, galaxy_folds
 from ._fit import ADAPTATIONS, adapt_fit
 from ._network import NETWORK_ADAPTATIONS, adapt_network
 from ._prior import adjust_to_prior, prior_shift_em
@@ -32,13 +34,16 @@ from ._weights import domain_weights
 
 __all__ = [
     "ADAPTATIONS",
+    "COUNT_THRESHOLDS",
     "NETWORK_ADAPTATIONS",
     "adapt_fit",
     "adapt_network",
     "adjust_to_prior",
+    "count_threshold",
     "domain_weights",
     "fit_soft_labels",
     "galaxy_counts",
+    "galaxy_folds",
     "labels_from_proportions",
     "prior_shift_em",
     "self_train",

@@ -9,7 +9,7 @@ from .._errors import GlobsmlError
 from ..data import GC_THRESHOLD
 from ._prior import _check_proba
 
-__all__ = ["galaxy_counts"]
+__all__ = ["COUNT_THRESHOLDS", "count_threshold", "galaxy_counts", "galaxy_folds"]
 
 
 def galaxy_counts(p_gc, galaxy, *, threshold=GC_THRESHOLD, level=0.9):
@@ -63,3 +63,108 @@ def galaxy_counts(p_gc, galaxy, *, threshold=GC_THRESHOLD, level=0.9):
     out["high"] = out["expected"] + half
     out.index.name = "galaxy"
     return out
+
+
+#: The thresholds :func:`count_threshold` tries.
+COUNT_THRESHOLDS = tuple(float(t) for t in np.round(np.arange(0.30, 0.71, 0.02), 2))
+
+
+def _known_counts(counts):
+    """Known numbers of GCs as a float Series indexed by galaxy (NaN dropped), checked."""
+    counts = pd.Series(counts, dtype=object) if isinstance(counts, dict) else pd.Series(counts)
+    values = pd.to_numeric(counts, errors="coerce").astype(float)
+    bad = values.isna() & counts.notna()
+    if bad.any():
+        raise GlobsmlError(f"number of GCs of galaxy {bad.index[bad][0]}: {counts[bad].iloc[0]!r} is not a number")
+    values = values.dropna()
+    if (values <= 0).any() or not np.isfinite(values).all():
+        galaxy = values.index[(values <= 0) | ~np.isfinite(values)][0]
+        raise GlobsmlError(f"number of GCs of galaxy {galaxy}: {values[galaxy]:g}; a relative count error "
+                           "needs a positive, finite number")
+    values.index = values.index.astype(str)
+    return values
+
+
+def count_threshold(p_gc, galaxy, counts, *, thresholds=COUNT_THRESHOLDS):
+    """The threshold whose per-galaxy numbers of candidates best match known numbers of GCs.
+
+    A model trained on one set of images may rank sources well on another
+    and still count too many or too few above 0.5. Where the numbers of GCs
+    of some galaxies are known (a published catalogue's), the threshold that
+    reproduces them best can be carried to galaxies whose numbers are not
+    known. Fit it on predictions of galaxies the model was not trained on
+    (:func:`galaxy_folds`), or it only learns the model's fit to them.
+
+    Parameters
+    ----------
+    p_gc : array_like
+        Probability of each source being a GC.
+    galaxy : array_like
+        The galaxy of each source.
+    counts : pandas.Series or dict
+        Known number of GCs per galaxy (NaN: unknown); galaxies without
+        sources are ignored.
+    thresholds : sequence of float
+        The candidates, each in (0, 1).
+
+    Returns
+    -------
+    threshold : float
+        The one with the smallest median absolute relative count error
+        (the lowest of equals).
+    error : float
+        That median.
+
+    Examples
+    --------
+    >>> p = [0.9, 0.6, 0.4, 0.2, 0.8, 0.45]
+    >>> count_threshold(p, ["A", "A", "A", "A", "B", "B"], {"A": 3, "B": 2})
+    (0.3, 0.0)
+    """
+    p = _check_proba(p_gc)
+    galaxy = np.asarray(galaxy).astype(str)
+    if galaxy.shape != p.shape:
+        raise GlobsmlError(f"count_threshold: {len(galaxy)} galaxy names for {len(p)} sources")
+    known = _known_counts(counts)
+    known = known[known.index.isin(galaxy)]
+    if known.empty:
+        raise GlobsmlError("count_threshold: no galaxy of the sources has a known number of GCs")
+    rows = np.isin(galaxy, known.index)
+    names, index = np.unique(galaxy[rows], return_inverse=True)
+    truth = known.reindex(names).to_numpy()
+    errors = []
+    for t in thresholds:
+        t = check_threshold(t, "count_threshold: threshold")
+        n = np.bincount(index, weights=p[rows] > t, minlength=len(names))
+        errors.append(float(np.median(np.abs(n - truth) / truth)))
+    best = int(np.argmin(errors))
+    return float(thresholds[best]), errors[best]
+
+
+def galaxy_folds(galaxies, n_folds, *, seed=0):
+    """Galaxies dealt into ``n_folds`` folds, shuffled with ``seed``.
+
+    Parameters
+    ----------
+    galaxies : iterable of str
+        Distinct galaxy names (sorted first, so that their order does not matter).
+    n_folds : int
+        At least 2, at most the number of galaxies.
+    seed : int
+        Same seed, same folds.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        The galaxies of each fold.
+
+    Examples
+    --------
+    >>> [sorted(map(str, f)) for f in galaxy_folds(["A", "B", "C", "D"], 2, seed=0)]
+    [['B', 'C'], ['A', 'D']]
+    """
+    names = np.array(sorted(set(map(str, galaxies))))
+    if not 2 <= int(n_folds) <= len(names):
+        raise GlobsmlError(f"galaxy_folds: {n_folds} folds of {len(names)} galaxies; need 2 to {len(names)} folds")
+    np.random.default_rng(seed).shuffle(names)
+    return [names[i::int(n_folds)] for i in range(int(n_folds))]

@@ -28,8 +28,13 @@ def register(subparsers):
     parser.add_argument("--setup", required=True, metavar="SETUP", help=ONE_MODEL_SETUPS_PLACEHOLDER)
     parser.add_argument("--out", required=True, metavar="BUNDLE", help="bundle directory or .zip file to write")
     parser.add_argument("--seed", type=int, default=0, help="seed of the model and the split (default 0)")
-    parser.add_argument("--threshold", type=float, default=0.5,
+    parser.add_argument("--threshold", type=float, default=None,
                         help="decision threshold stored in the bundle: p_gc > X is a candidate (default 0.5)")
+    parser.add_argument("--fit-threshold", metavar="COUNTS", default=None,
+                        help="fit the bundle's threshold instead: the one whose per-galaxy numbers of "
+                             "candidates best reproduce known numbers of GCs of --data's galaxies, each "
+                             "galaxy predicted by the same training without it (4 folds of galaxies). "
+                             "COUNTS: a CSV table galaxy,n_gcs, or 'published' (the publication's numbers)")
     parser.add_argument("--quick", action="store_true", help="the model's fast profile (fewer trees / epochs)")
     parser.add_argument("--adapt-to", metavar="TARGET", default=None,
                         help="unlabelled target data (a directory of <galaxy>_images.fits cut-outs, a data "
@@ -63,10 +68,14 @@ def run(args):
     from .._errors import GlobsmlError
     from .._paths import check_output_dir, check_output_file, input_files
     from ..adapt import ADAPTATIONS
+    from ..data import GC_THRESHOLD, read_galaxy_counts
     from ..inference import check_bundle_target, train_bundle
 
     # before minutes of training: the options, where the bundle goes and what it would replace
-    check_threshold(args.threshold)
+    if args.fit_threshold is not None and args.threshold is not None:
+        raise GlobsmlError("give --threshold or --fit-threshold, not both")
+    threshold = GC_THRESHOLD if args.threshold is None else check_threshold(args.threshold)
+    counts = None if args.fit_threshold is None else read_galaxy_counts(args.fit_threshold)
     adaptation = tuple(m.strip() for m in args.adapt.split(",") if m.strip())
     unknown = sorted(set(adaptation) - set(ADAPTATIONS))
     if unknown or not adaptation:
@@ -80,7 +89,7 @@ def run(args):
     else:
         check_output_dir(args.out)
     bundle = train_bundle(args.data, args.model, setup=args.setup, seed=args.seed, out=args.out,
-                          threshold=args.threshold, quick=args.quick, progress=True,
+                          threshold=threshold, quick=args.quick, progress=True, fit_threshold=counts,
                           adapt_to=args.adapt_to, adaptation=adaptation, ebv=args.ebv,
                           teacher=args.teacher, data_ebv=args.data_ebv,
                           **({} if args.calibration_fraction is None
@@ -93,6 +102,11 @@ def run(args):
         auc = adapted.get("domain_auc")
         print(f"adapted to {adapted['target']} ({adapted['n_target']} sources, {adapted['galaxies']} galaxies) by "
               f"{', '.join(adapted['methods'])}" + (f"; domain classifier ROC AUC {auc:.3f}" if auc is not None else ""))
+    fitted = bundle.training.get("threshold_fit")
+    if fitted:
+        print(f"threshold {fitted['threshold']:.2f}: the one that best reproduces the numbers of GCs of "
+              f"{fitted['galaxies']} galaxies, each predicted without it (median relative count error "
+              f"{fitted['median_abs_rel_count_error']:.3f})")
     taught = bundle.training.get("teacher")
     if taught:
         print(f"labels: p_gc of the teacher {taught['name']} on {bundle.training['data']} "

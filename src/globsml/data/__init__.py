@@ -10,6 +10,7 @@ index column) and the checksums of fetching stay in the private modules
 """
 
 from ._clusters import CLUSTERS, cluster_of
+from ._counts import read_galaxy_counts
 from ._cutouts import read_cutouts, cutout_count, write_cutouts, image_files
 from ._dataset import GCDataset, load_dataset, read_table, locate
 from ._fetch import (
@@ -36,6 +37,7 @@ __all__ = [
     "read_table",
     "locate",
     "published_galaxies",
+    "read_galaxy_counts",
     "published_results",
     "PUBLICATION",
     "PUBLISHED_TOTALS",

@@ -3,6 +3,7 @@
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 
 from .._checks import check_threshold
 from .._errors import GlobsmlError
@@ -139,9 +140,38 @@ def _taught(ds, teacher, *, ebv=None, progress=False):
                       "mean_p_gc": round(float(np.mean(p_gc)), 4) if len(p_gc) else None}
 
 
+def _threshold_from_counts(fit, ds, split, counts, *, spec, adapted, seed, progress, n_folds=4):
+    """The threshold that reproduces known numbers of GCs on galaxies held out of the fit, and its record."""
+    from ..adapt import count_threshold, galaxy_folds
+
+    galaxy = ds.sources["galaxy"].to_numpy().astype(str)
+    counts = pd.Series(counts, dtype=object) if isinstance(counts, dict) else pd.Series(counts)
+    counts.index = counts.index.astype(str)
+    counted = sorted(set(counts.dropna().index) & set(galaxy))
+    if len(counted) < 2:
+        raise GlobsmlError(f"{ds.name or 'data'}: fitting a threshold to numbers of GCs needs at least two galaxies "
+                           f"of the data with a known number; {len(counted)} found")
+    folds = galaxy_folds(counted, min(n_folds, len(counted)), seed=seed)
+    held_p, held_galaxy = [], []
+    for k, held in enumerate(folds):
+        if progress:
+            print(f"threshold fit: fold {k + 1}/{len(folds)} ({len(held)} galaxies held out)", flush=True)
+        out = np.isin(galaxy, held)
+        rows = np.flatnonzero(out)
+        fold_split = replace(split, train=split.train[~out[split.train]],
+                             validation=split.validation[~out[split.validation]])
+        estimator = fit(fold_split, ds.select(rows) if adapted else None)[0]
+        held_p.append(Bundle(estimator, input=spec.input, name="fold", features=list(FEATURES))
+                      .predict_proba(model_inputs(ds, spec.input, rows)))
+        held_galaxy.append(galaxy[rows])
+    threshold, error = count_threshold(np.concatenate(held_p), np.concatenate(held_galaxy), counts)
+    return threshold, {"threshold": threshold, "median_abs_rel_count_error": round(error, 4),
+                       "galaxies": len(counted), "folds": len(folds)}
+
+
 def train_bundle(data, model, *, setup, seed=0, out=None, threshold=GC_THRESHOLD, quick=False, params=None,
                  calibration_fraction=CALIBRATION_FRACTION, progress=False, adapt_to=None, adaptation=("weights",),
-                 ebv=None, teacher=None, data_ebv=None):
+                 ebv=None, teacher=None, data_ebv=None, fit_threshold=None):
     """Fit a registered model under a set-up, validate it, and save a bundle.
 
     Parameters
@@ -202,6 +232,15 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=GC_THRESHOLD
     data_ebv : float, optional
         E(B-V) for features measured on ``data``'s cut-outs (with
         ``teacher``, when ``data`` holds cut-outs alone).
+    fit_threshold : pandas.Series or dict, optional
+        Known numbers of GCs of galaxies of ``data`` (all of a galaxy's
+        sources are counted; NaN: unknown). The bundle's threshold becomes
+        the one that reproduces them best (:func:`globsml.adapt.count_threshold`)
+        when each galaxy is predicted by the same recipe fitted without it
+        (four folds of the counted galaxies, :func:`globsml.adapt.galaxy_folds`;
+        with ``adapt_to``, each fold is adapted to its held-out galaxies,
+        which play the target). ``bundle.training["threshold_fit"]``
+        records the fit.
 
     Examples
     --------
@@ -219,6 +258,8 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=GC_THRESHOLD
         Fitted; saved when ``out`` is given.
     """
     check_threshold(threshold)
+    if fit_threshold is not None and threshold != GC_THRESHOLD:
+        raise GlobsmlError("give a threshold or the numbers of GCs to fit one to, not both")
     _register_fast_path()
     if data is None:
         raise GlobsmlError("train_bundle needs the training data (a labelled data directory or GCDataset)")
@@ -239,18 +280,25 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=GC_THRESHOLD
     rows = training_rows(ds, spec.input, split.train, context=context)
     keep, calibration = _calibration_split(rows, y, 0.0 if spec.pretrained else calibration_fraction, seed)
     split = replace(split, train=keep)
-    adapted = None
-    if adapt_to is not None:
-        estimator, train, adapted = _fit_adapted(model, ds, split, adapt_to, adaptation=adaptation, ebv=ebv,
-                                                 seed=seed, quick=quick, params=params, progress=progress,
-                                                 context=context, labels=labels)
-    elif taught is not None:
-        from ..adapt import fit_soft_labels
 
-        estimator, train = fit_on_split(model, ds, split, seed=seed, quick=quick, params=params, context=context,
-                                        fit=fit_soft_labels, labels=labels)
-    else:
-        estimator, train = fit_on_split(model, ds, split, seed=seed, quick=quick, params=params, context=context)
+    def fit(split, target):
+        """(estimator, train rows, what the adaptation did) of this training's recipe on ``split``."""
+        if target is not None:
+            return _fit_adapted(model, ds, split, target, adaptation=adaptation, ebv=ebv, seed=seed, quick=quick,
+                                params=params, progress=progress, context=context, labels=labels)
+        if taught is not None:
+            from ..adapt import fit_soft_labels
+
+            return (*fit_on_split(model, ds, split, seed=seed, quick=quick, params=params, context=context,
+                                  fit=fit_soft_labels, labels=labels), None)
+        return (*fit_on_split(model, ds, split, seed=seed, quick=quick, params=params, context=context), None)
+
+    fitted_threshold = None
+    if fit_threshold is not None:
+        threshold, fitted_threshold = _threshold_from_counts(fit, ds, split, fit_threshold, spec=spec,
+                                                             adapted=adapt_to is not None, seed=seed,
+                                                             progress=progress)
+    estimator, train, adapted = fit(split, adapt_to)
     bundle = Bundle(
         estimator,
         input=spec.input,
@@ -282,6 +330,8 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=GC_THRESHOLD
         bundle.training["adaptation"] = adapted
     if taught is not None:
         bundle.training["teacher"] = taught
+    if fitted_threshold is not None:
+        bundle.training["threshold_fit"] = fitted_threshold
     if out is not None:
         bundle.save(out)
     return bundle
