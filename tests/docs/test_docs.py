@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCTEST_MODULES = (
     "globsml.evaluation._per_galaxy",
     "globsml.models._registry",
+    "globsml.data._counts",
     "globsml.data._registry",
     "globsml.experiments._report",
     "globsml.models._uncertainty",
