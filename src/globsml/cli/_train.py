@@ -50,7 +50,7 @@ def register(subparsers):
                         help="a bundle or published network (published-cnn-virgo2fornax, "
                              "published-cnn-fornax2virgo) whose p_gc on --data are the labels: the tabular "
                              "model is fitted to them (distillation); the data's own labels are not used, "
-                             "and the metrics, threshold and --fdr calibration are against the teacher's "
+                             "and the test metrics and the --fdr calibration are against the teacher's "
                              "decisions")
     parser.add_argument("--data-ebv", type=float, default=None,
                         help="with --teacher: E(B-V) for features measured on --data's cut-outs "

@@ -226,9 +226,10 @@ def train_bundle(data, model, *, setup, seed=0, out=None, threshold=GC_THRESHOLD
         ``"published-cnn-virgo2fornax"``) whose p_gc on ``data`` are the
         labels: the model is fitted to them as soft labels
         (:func:`globsml.adapt.fit_soft_labels`, distillation), so ``data``
-        need no labels of its own. Tabular models only. The bundle's
-        metrics, threshold and calibration data are then the teacher's
-        decisions, and ``bundle.training["teacher"]`` says so.
+        need no labels of its own. Tabular models only. The bundle's test
+        metrics and its calibration data (of ``predict --fdr``) are then
+        against the teacher's decisions, and ``bundle.training["teacher"]``
+        says so.
     data_ebv : float, optional
         E(B-V) for features measured on ``data``'s cut-outs (with
         ``teacher``, when ``data`` holds cut-outs alone).
