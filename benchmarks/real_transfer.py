@@ -427,7 +427,9 @@ def published_reference(real_dir, truth, galaxies):
         rows[label] = {"median_abs_rel_error": float(rel.median()),
                        "median_interval_95": median_interval(rel.to_numpy()),
                        "total_rel_error": float(table[column].sum() / known.sum() - 1),
-                       "rel_error_per_galaxy": {str(g): float(v) for g, v in rel.dropna().items()}}
+                       "rel_error_per_galaxy": {str(g): float(v) for g, v in rel.dropna().items()},
+                       "counts_per_galaxy": {str(g): [float(table.loc[g, column]), float(known[g])]
+                                             for g in rel.dropna().index}}
     return rows
 
 
@@ -497,6 +499,56 @@ def oracle_floor(predictions, galaxy, truth):
     return sorted(rows, key=lambda r: r["median"])
 
 
+def write_figure(results, predictions, galaxy, truth, path):
+    """Virgo -> Fornax in two panels: the count error against the threshold, and the counts galaxy by galaxy.
+
+    ``predictions``: the Fornax predictions to draw as curves (name -> p_gc); ``galaxy``: their galaxies.
+    """
+    import matplotlib
+    import matplotlib.ticker
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from globsml.adapt import count_errors
+
+    thresholds = FLOOR_THRESHOLDS
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5.2))
+    for name, p in predictions.items():
+        style = {"ls": "--", "lw": 1.2} if "(published" in name else {"lw": 1.8}
+        left.plot(thresholds, count_errors(p, galaxy, truth.dropna(), thresholds=thresholds), label=name, **style)
+    left.axhline(0.05, color="k", lw=1, ls=":")
+    left.text(0.11, 0.051, "issue 19's figure (0.05)", va="bottom", fontsize=9)
+    left.set(xlabel="threshold on p_gc", ylabel="median |n - n_published| / n_published over 36 galaxies",
+             title="Fornax: count error at every threshold (the Fornax counts pick none of them)", ylim=(0, 0.3))
+    left.title.set_fontsize(10)
+    left.legend(fontsize=8)
+    chosen = chosen_on_training_cluster(results["runs"], "virgo2fornax")
+    for r in chosen:
+        per = pd.DataFrame(r["per_galaxy"])
+        right.scatter(per["published"], per["n_candidates"] / per["published"] - 1, s=18, alpha=0.75,
+                      label=f"{r['method']} (median {r['target']['threshold']['median_abs_rel_error']:.3f})")
+    reference = results["published_reference"]["published CNN (200 MC passes)"]
+    predicted, published = np.array(list(reference["counts_per_galaxy"].values())).T
+    right.scatter(published, predicted / published - 1, s=22, marker="x", color="k",
+                  label=f"published CNN (median {reference['median_abs_rel_error']:.3f})")
+    right.axhspan(-0.05, 0.05, color="0.88", label="within 5 %")
+    right.axhline(0, color="k", lw=1)
+    right.set(xscale="log", xlabel="published number of GCs",
+              ylabel="(n - n_published) / n_published",
+              title="Fornax galaxy by galaxy: the methods chosen on Virgo, and the published CNN")
+    right.set_xticks([15, 20, 30, 50, 100, 200, 300])
+    right.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    right.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    right.title.set_fontsize(10)
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    tmp = Path(path).with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)
+
+
 def _cell(text):
     """Text for a markdown table cell (an ensemble's '|' would end the cell)."""
     return text.replace("|", "\\|")
@@ -516,8 +568,11 @@ def write_markdown(results, path):
              "cluster's counts best.", ""]
     for direction in dict.fromkeys(r["direction"] for r in results["runs"]):
         train_cluster, target_cluster, _ = DIRECTIONS[direction]
-        lines += [f"## {train_cluster} -> {target_cluster}", "",
-                  f"| method | {train_cluster} thr | {train_cluster} sum | **{target_cluster} thr** | "
+        lines += [f"## {train_cluster} -> {target_cluster}", ""]
+        if direction == "virgo2fornax":
+            lines += ["![Fornax count error against the threshold, and the counts galaxy by galaxy]"
+                      "(real_transfer.png)", ""]
+        lines += [f"| method | {train_cluster} thr | {train_cluster} sum | **{target_cluster} thr** | "
                   f"{target_cluster} thr, 95 % interval | {target_cluster} sum | {target_cluster} total | t | agree |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for r in results["runs"]:
@@ -717,6 +772,12 @@ def main(argv=None):
             trained_on = next(c for c, _, n in DIRECTIONS.values() if n == network)
             predictions[f"{network} (published, trained on {trained_on})"] = target[network].to_numpy()
         results["oracle_floor"][direction] = oracle_floor(predictions, target["galaxy"].to_numpy(), truth)
+        if direction == "virgo2fornax":
+            chosen = [r["method"].removesuffix("+t")
+                      for r in chosen_on_training_cluster(results["runs"], direction)]
+            drawn = {name: predictions[name] for name in ["mock", *chosen] if name in predictions}
+            drawn.update({name: p for name, p in predictions.items() if "(published" in name})
+            write_figure(results, drawn, target["galaxy"].to_numpy(), truth, out.with_suffix(".png"))
     if "virgo2fornax" in directions:
         cnn = results["published_reference"]["published CNN (200 MC passes)"]["rel_error_per_galaxy"]
         for r in chosen_on_training_cluster(results["runs"], "virgo2fornax"):

@@ -23,7 +23,7 @@ holds:
   --adapt-to`` does.
 """
 
-from ._counts import COUNT_THRESHOLDS, count_threshold, galaxy_counts, galaxy_folds
+from ._counts import COUNT_THRESHOLDS, count_errors, count_threshold, galaxy_counts, galaxy_folds
 from ._fit import ADAPTATIONS, adapt_fit
 from ._network import NETWORK_ADAPTATIONS, adapt_network
 from ._prior import adjust_to_prior, prior_shift_em
@@ -39,6 +39,7 @@ __all__ = [
     "adapt_fit",
     "adapt_network",
     "adjust_to_prior",
+    "count_errors",
     "count_threshold",
     "domain_weights",
     "fit_soft_labels",

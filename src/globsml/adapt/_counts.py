@@ -9,7 +9,7 @@ from .._errors import GlobsmlError
 from ..data import GC_THRESHOLD
 from ._prior import _check_proba
 
-__all__ = ["COUNT_THRESHOLDS", "count_threshold", "galaxy_counts", "galaxy_folds"]
+__all__ = ["COUNT_THRESHOLDS", "count_errors", "count_threshold", "galaxy_counts", "galaxy_folds"]
 
 
 def galaxy_counts(p_gc, galaxy, *, threshold=GC_THRESHOLD, level=0.9):
@@ -121,24 +121,44 @@ def count_threshold(p_gc, galaxy, counts, *, thresholds=COUNT_THRESHOLDS):
     >>> count_threshold(p, ["A", "A", "A", "A", "B", "B"], {"A": 3, "B": 2})
     (0.3, 0.0)
     """
+    errors = count_errors(p_gc, galaxy, counts, thresholds=thresholds)
+    best = int(np.argmin(errors))
+    return float(thresholds[best]), float(errors[best])
+
+
+def count_errors(p_gc, galaxy, counts, *, thresholds=COUNT_THRESHOLDS):
+    """Median absolute relative count error at each threshold.
+
+    Parameters are those of :func:`count_threshold`.
+
+    Returns
+    -------
+    numpy.ndarray
+        One median per threshold, over the galaxies of the sources with a
+        known number of GCs: ``median(|n_candidates - n| / n)``.
+
+    Examples
+    --------
+    >>> count_errors([0.9, 0.6, 0.4, 0.2], ["A"] * 4, {"A": 2}, thresholds=(0.3, 0.5, 0.7)).tolist()
+    [0.5, 0.0, 0.5]
+    """
     p = _check_proba(p_gc)
     galaxy = np.asarray(galaxy).astype(str)
     if galaxy.shape != p.shape:
-        raise GlobsmlError(f"count_threshold: {len(galaxy)} galaxy names for {len(p)} sources")
+        raise GlobsmlError(f"count_errors: {len(galaxy)} galaxy names for {len(p)} sources")
     known = _known_counts(counts)
     known = known[known.index.isin(galaxy)]
     if known.empty:
-        raise GlobsmlError("count_threshold: no galaxy of the sources has a known number of GCs")
+        raise GlobsmlError("count_errors: no galaxy of the sources has a known number of GCs")
     rows = np.isin(galaxy, known.index)
     names, index = np.unique(galaxy[rows], return_inverse=True)
     truth = known.reindex(names).to_numpy()
     errors = []
     for t in thresholds:
-        t = check_threshold(t, "count_threshold: threshold")
+        t = check_threshold(t, "count_errors: threshold")
         n = np.bincount(index, weights=p[rows] > t, minlength=len(names))
         errors.append(float(np.median(np.abs(n - truth) / truth)))
-    best = int(np.argmin(errors))
-    return float(thresholds[best]), errors[best]
+    return np.array(errors)
 
 
 def galaxy_folds(galaxies, n_folds, *, seed=0):
