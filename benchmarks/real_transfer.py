@@ -212,6 +212,43 @@ def m_teacher_weights(mock, train, counts, target, seed):
     return model.predict_proba(_features(target))[:, 1]
 
 
+#: Galaxy context of the *+ctx* methods: each source also sees its galaxy's number of sources (log),
+#: the teacher's mean p_gc over them (the GC share the teacher sees there) and their median z
+#: magnitude (the depth). All three come from the unlabelled cut-outs and the training cluster's
+#: network, which the target's rows carry too.
+CONTEXT_COLUMNS = ("ctx_n", "ctx_share", "ctx_mag")
+
+
+def _with_context(frame):
+    grp = frame.groupby("galaxy", sort=False)
+    ctx = pd.DataFrame({"ctx_n": np.log(grp.size()), "ctx_share": grp["teacher"].mean(),
+                        "ctx_mag": grp["m4_z"].median()})
+    return pd.concat([_features(frame).reset_index(drop=True),
+                      ctx.loc[frame["galaxy"].to_numpy()].reset_index(drop=True)], axis=1)
+
+
+def _context_model(seed):
+    from globsml.preprocessing import PUBLISHED_SCHEMES
+
+    return _model(seed).set_params(
+        preprocess__rescale__schemes={**PUBLISHED_SCHEMES, **dict.fromkeys(CONTEXT_COLUMNS, "none")})
+
+
+def m_teacher_ctx(mock, train, counts, target, seed):
+    from globsml.adapt import fit_soft_labels
+
+    model = fit_soft_labels(_context_model(seed), _with_context(train), train["teacher"].to_numpy())
+    return model.predict_proba(_with_context(target))[:, 1]
+
+
+def m_teacher_ctx_self(mock, train, counts, target, seed):
+    from globsml.adapt import self_train
+
+    fit = self_train(_context_model(seed), _with_context(train), train["teacher"].to_numpy(), _with_context(target),
+                     confidence=0.9, rounds=2)
+    return fit.predict_proba(_with_context(target))[:, 1]
+
+
 #: Where the network methods find their inputs; set by :func:`main` for each direction.
 CONTEXT = {"real": None, "teacher": None}
 
@@ -317,6 +354,8 @@ METHODS = {
     "teacher+weights": m_teacher_weights,
     "teacher+self": m_teacher_self,
     "teacher+llp": m_teacher_llp,
+    "teacher+ctx": m_teacher_ctx,
+    "teacher+ctx+self": m_teacher_ctx_self,
     **STUDENT_METHODS,
     **NETWORK_METHODS,
 }
