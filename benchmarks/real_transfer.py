@@ -504,7 +504,11 @@ def chosen_on_training_cluster(runs, direction):
     if not honest:
         return []
     best = min(r["train_cluster"]["threshold"]["median_abs_rel_error"] for r in honest)
-    return [r for r in honest if r["train_cluster"]["threshold"]["median_abs_rel_error"] <= best + 5e-4]
+    tied = [r for r in honest if r["train_cluster"]["threshold"]["median_abs_rel_error"] <= best + 5e-4]
+    # a "+t" row whose fitted threshold is 0.5 is its method's own row again
+    names = {r["method"] for r in tied}
+    return [r for r in tied if not (r["method"].endswith("+t") and r["method"][:-2] in names
+                                    and r["target"]["threshold_used"] == 0.5)]
 
 
 #: Thresholds of the diagnostic floor: every hundredth from 0.10 to 0.90.
@@ -632,7 +636,7 @@ def write_markdown(results, path):
                   + ("" if not chosen else
                      f" Chosen on {train_cluster} (best {train_cluster} thr among the rest, "
                      f"{chosen[0]['train_cluster']['threshold']['median_abs_rel_error']:.3f}"
-                     + (", a tie of several methods" if len(chosen) > 1 else "") + "): "
+                     + (", a tie" if len(chosen) > 1 else "") + "): "
                      + "; ".join(f"**{r['method']}**, {target_cluster} median "
                                  f"{r['target']['threshold']['median_abs_rel_error']:.3f}, total "
                                  f"{r['target']['threshold']['total_rel_error']:+.3f}" for r in chosen) + ".")]
@@ -814,7 +818,9 @@ def main(argv=None):
         if direction == "virgo2fornax":
             chosen = [r["method"].removesuffix("+t")
                       for r in chosen_on_training_cluster(results["runs"], direction)]
-            drawn = {name: predictions[name] for name in ["mock", *chosen] if name in predictions}
+            # the unadapted baseline, the method of `globsml train --teacher`, and the chosen ones
+            drawn = {name: predictions[name] for name in dict.fromkeys(["mock", "teacher+self", *chosen])
+                     if name in predictions}
             drawn.update({name: p for name, p in predictions.items() if "(published" in name})
             write_figure(results, drawn, target["galaxy"].to_numpy(), truth, out.with_suffix(".png"))
     if "virgo2fornax" in directions:
