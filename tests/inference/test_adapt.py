@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from globsml.cli import main
+from globsml._errors import GlobsmlError
 from globsml.data import read_galaxy_counts
 from globsml.inference import load_bundle, train_bundle
 
@@ -181,3 +182,27 @@ def test_bad_fit_threshold_is_one_line(tmp_path, tiny_data, capsys, argv, messag
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "t.zip").exists()
+
+
+def test_an_image_teacher_names_a_galaxy_without_cut_outs(tmp_path, tiny_table, capsys):
+    """A cut-out teacher (a CNN bundle) on data whose table names a galaxy with no cut-out file."""
+    from globsml.data import IMAGE_DIRNAME, TABLE_FILENAME, write_cutouts
+    from globsml.inference import Bundle
+
+    from .conftest import make_cutouts
+
+    root = tmp_path / "partial"
+    (root / IMAGE_DIRNAME).mkdir(parents=True)
+    tiny_table.to_csv(root / TABLE_FILENAME)
+    cut = make_cutouts(tiny_table)
+    for galaxy in ("FCC1", "FCC2", "VCC1"):
+        write_cutouts(root / IMAGE_DIRNAME / f"{galaxy}_images.fits", cut[(tiny_table["galaxy"] == galaxy).to_numpy()])
+
+    class Blob:  # a stand-in image model: p_gc from the central pixel
+        def predict_proba(self, X):
+            p = np.clip(np.asarray(X)[:, 0, 10, 10], 0, 1)
+            return np.c_[1 - p, p]
+
+    teacher = Bundle(Blob(), input="images", name="blob")
+    with pytest.raises(GlobsmlError, match="galaxy VCC2 has no <galaxy>_images.fits"):
+        train_bundle(root, TEST_MODEL, setup="all2all", teacher=teacher)

@@ -130,7 +130,10 @@ def _taught(ds, teacher, *, ebv=None, progress=False):
     teacher = load_bundle(teacher)
     name = ds.name or "data"
     if teacher.input == "images" and not ds.has_images:
-        raise GlobsmlError(f"{name}: the teacher {teacher.name!r} looks at cut-outs, and these data hold none")
+        missing = sorted(set(ds.galaxies) - set(ds.image_files or {}))
+        raise GlobsmlError(f"{name}: the teacher {teacher.name!r} looks at cut-outs, and galaxy {missing[0]}"
+                           + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+                           + " has no <galaxy>_images.fits")
     sources = dataset_features(ds, ebv=ebv, progress=progress).drop(columns=["pGC"], errors="ignore")
     featured = GCDataset(sources, image_files=ds.image_files, name=ds.name)
     rows = np.arange(len(sources))
