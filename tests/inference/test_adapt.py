@@ -152,6 +152,15 @@ def test_fit_threshold_moves_the_threshold_towards_the_known_counts(tmp_path, ti
     bundle = load_bundle(tmp_path / "fewer.zip")
     record = bundle.training["threshold_fit"]
     assert bundle.threshold == record["threshold"] and record["folds"] == 4
+    spread = record["abs_rel_count_error_percentiles"]
+    assert 0 <= spread["50"] <= spread["68"] <= spread["90"] and spread["50"] == pytest.approx(
+        record["median_abs_rel_count_error"], abs=1e-4)
+    assert main(["predict", "--model", str(tmp_path / "fewer.zip"), "--data", str(tiny_data),
+                 "--out", str(tmp_path / "c.csv"), "--counts"]) == 0
+    assert f"within {100 * spread['90']:.0f} % for 90 %" in capsys.readouterr().out
+    assert main(["predict", "--model", str(tmp_path / "fewer.zip"), "--data", str(tiny_data),
+                 "--out", str(tmp_path / "c2.csv"), "--counts", "--threshold", "0.9"]) == 0
+    assert "for 90 %" not in capsys.readouterr().out  # measured at the fitted threshold, not at 0.9
     exact = train_bundle(tiny_data, TEST_MODEL, setup="all2all", fit_threshold=read_galaxy_counts(true_counts))
     # the same model, asked for 40 % fewer GCs, counts above a higher threshold ...
     assert exact.threshold < bundle.threshold

@@ -127,6 +127,12 @@ def run(args):
         counts = galaxy_counts(np.asarray(cat["p_gc"], dtype=float), np.asarray(cat["galaxy"]), threshold=threshold)
         print("GCs per galaxy (expected = sum of p_gc, 90% interval from the sources' own uncertainty):")
         print(counts.reset_index().to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+        fitted = bundle.training.get("threshold_fit") or {}
+        spread = fitted.get("abs_rel_count_error_percentiles")
+        if spread and threshold == fitted["threshold"]:  # measured at the bundle's fitted threshold only
+            print(f"the model's own error, measured on {fitted['galaxies']} galaxies of its training data, each "
+                  f"predicted without it: n_candidates within {100 * spread['50']:.0f} % of the known number for "
+                  f"half of them, within {100 * spread['90']:.0f} % for 90 % (new images may stray further)")
     if args.regions is not None:
         from ..inference import write_regions
 
