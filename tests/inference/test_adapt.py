@@ -215,3 +215,17 @@ def test_an_image_teacher_names_a_galaxy_without_cut_outs(tmp_path, tiny_table, 
     teacher = Bundle(Blob(), input="images", name="blob")
     with pytest.raises(GlobsmlError, match="galaxy VCC2 has no <galaxy>_images.fits"):
         train_bundle(root, TEST_MODEL, setup="all2all", teacher=teacher)
+
+
+@pytest.mark.parametrize("record", [{"threshold_fit": "lots"}, {"threshold_fit": {"threshold": 0.5}},
+                                    {"threshold_fit": {"threshold": 0.5, "galaxies": 3,
+                                                       "abs_rel_count_error_percentiles": {"50": "x", "90": 1}}}])
+def test_predict_counts_ignores_a_malformed_count_error_record(tmp_path, tiny_bundle, tiny_data, capsys, record):
+    """A bundle from elsewhere may carry anything in its training record."""
+    bundle = load_bundle(tiny_bundle)
+    bundle.training = {**bundle.training, **record}
+    bundle.save(tmp_path / "odd.zip")
+    assert main(["predict", "--model", str(tmp_path / "odd.zip"), "--data", str(tiny_data),
+                 "--out", str(tmp_path / "c.csv"), "--counts"]) == 0
+    out = capsys.readouterr()
+    assert "GCs per galaxy" in out.out and "for 90 %" not in out.out and "Traceback" not in out.err

@@ -105,7 +105,7 @@ def count_threshold(p_gc, galaxy, counts, *, thresholds=COUNT_THRESHOLDS):
         Known number of GCs per galaxy (NaN: unknown); galaxies without
         sources are ignored.
     thresholds : sequence of float
-        The candidates, each in (0, 1).
+        The candidates, each in [0, 1].
 
     Returns
     -------

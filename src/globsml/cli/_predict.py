@@ -127,12 +127,11 @@ def run(args):
         counts = galaxy_counts(np.asarray(cat["p_gc"], dtype=float), np.asarray(cat["galaxy"]), threshold=threshold)
         print("GCs per galaxy (expected = sum of p_gc, 90% interval from the sources' own uncertainty):")
         print(counts.reset_index().to_string(index=False, float_format=lambda v: f"{v:.1f}"))
-        fitted = bundle.training.get("threshold_fit") or {}
-        spread = fitted.get("abs_rel_count_error_percentiles")
-        if spread and threshold == fitted["threshold"]:  # measured at the bundle's fitted threshold only
-            print(f"the model's own error, measured on {fitted['galaxies']} galaxies of its training data, each "
-                  f"predicted without it: n_candidates within {100 * spread['50']:.0f} % of the known number for "
-                  f"half of them, within {100 * spread['90']:.0f} % for 90 % (new images may stray further)")
+        band = _count_error_band(bundle)
+        if band is not None and threshold == band[0]:  # measured at the bundle's fitted threshold only
+            print(f"the model's own error, measured on {band[1]} galaxies of its training data, each predicted "
+                  f"without it: n_candidates within {100 * band[2]:.0f} % of the known number for half of them, "
+                  f"within {100 * band[3]:.0f} % for 90 % (new images may stray further)")
     if args.regions is not None:
         from ..inference import write_regions
 
@@ -144,3 +143,14 @@ def run(args):
         if len(metrics.per_galaxy):
             print(metrics.per_galaxy.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return 0
+
+
+def _count_error_band(bundle):
+    """(threshold, galaxies, 50th and 90th percentile of the relative count error) that
+    ``train --fit-threshold`` measured, or None; a bundle from elsewhere may hold anything there."""
+    fitted = (bundle.training or {}).get("threshold_fit")
+    try:
+        spread = fitted["abs_rel_count_error_percentiles"]
+        return float(fitted["threshold"]), int(fitted["galaxies"]), float(spread["50"]), float(spread["90"])
+    except (TypeError, KeyError, ValueError):
+        return None
