@@ -229,3 +229,26 @@ def test_predict_counts_ignores_a_malformed_count_error_record(tmp_path, tiny_bu
                  "--out", str(tmp_path / "c.csv"), "--counts"]) == 0
     out = capsys.readouterr()
     assert "GCs per galaxy" in out.out and "for 90 %" not in out.out and "Traceback" not in out.err
+
+
+@pytest.mark.parametrize("which", ["teacher.zip", "teacher_dir", "counts.csv", "target.csv"])
+def test_train_never_writes_its_bundle_over_an_input(tmp_path, tiny_bundle, tiny_data, tiny_table,
+                                                     shifted_target, capsys, which):
+    import shutil
+
+    teacher_zip = tmp_path / "teacher.zip"
+    load_bundle(tiny_bundle).save(teacher_zip)
+    teacher_dir = tmp_path / "teacher_dir"
+    load_bundle(tiny_bundle).save(teacher_dir)
+    counts = _counts_file(tmp_path / "counts.csv", tiny_table, 1.0)
+    target = tmp_path / "target.csv"
+    shutil.copy(shifted_target, target)
+    argv = {"teacher.zip": ["--teacher", str(teacher_zip)], "teacher_dir": ["--teacher", str(teacher_dir)],
+            "counts.csv": ["--fit-threshold", str(counts)], "target.csv": ["--adapt-to", str(target)]}[which]
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    code = main(["train", "--data", str(tiny_data), "--model", TEST_MODEL, "--setup", "all2all", *argv,
+                 "--out", str(tmp_path / which)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert ("an input of this command" in err or "is not a bundle" in err) and "Traceback" not in err
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before

@@ -1,5 +1,7 @@
 """``globsml train``: fit a model under a set-up and save it as a bundle."""
 
+from pathlib import Path
+
 from ._help import ONE_MODEL_SETUPS_PLACEHOLDER, RegistryHelpFormatter
 
 __all__ = ["register", "run"]
@@ -66,7 +68,7 @@ def run(args):
     """Train, save and print the validation metrics."""
     from .._checks import check_threshold
     from .._errors import GlobsmlError
-    from .._paths import check_output_dir, check_output_file, input_files
+    from .._paths import check_output_dir, check_output_file, input_files, is_inside
     from ..adapt import ADAPTATIONS
     from ..data import GC_THRESHOLD, read_galaxy_counts
     from ..inference import check_bundle_target, train_bundle
@@ -84,10 +86,17 @@ def run(args):
     if args.data_ebv is not None and args.teacher is None:
         raise GlobsmlError("--data-ebv sets the E(B-V) of features measured for --teacher; give --teacher too")
     check_bundle_target(args.out)
+    # what the command reads; a teacher or counts given by name ("published...") is no file here
+    sources = [Path(p) for p in (args.data, args.adapt_to, args.teacher, args.fit_threshold)
+               if p is not None and Path(p).exists()]
     if str(args.out).lower().endswith(".zip"):
-        check_output_file(args.out, inputs=input_files(args.data), overwrite=True, kind="bundle")
+        check_output_file(args.out, inputs=input_files(*sources), overwrite=True, kind="bundle")
     else:
         check_output_dir(args.out)
+        for source in sources:
+            if is_inside(source, args.out):
+                raise GlobsmlError(f"--out {args.out}: holds {source}, an input of this command; "
+                                   "refusing to write the bundle over it")
     bundle = train_bundle(args.data, args.model, setup=args.setup, seed=args.seed, out=args.out,
                           threshold=threshold, quick=args.quick, progress=True, fit_threshold=counts,
                           adapt_to=args.adapt_to, adaptation=adaptation, ebv=args.ebv,
