@@ -426,13 +426,6 @@ def with_prior_shift(p, galaxy, train_share):
     return out
 
 
-def count_threshold(p, galaxy, counts):
-    """The threshold whose per-galaxy counts best match the published ones (median relative error)."""
-    from globsml.adapt import count_threshold as fitted
-
-    return fitted(p, galaxy, counts)[0]
-
-
 def training_share(train, counts):
     """GC share of the training cluster's galaxies with a published count."""
     known = train["galaxy"].isin(counts.dropna().index)
@@ -525,27 +518,29 @@ def oracle_floor(predictions, galaxy, truth):
     which no method may know. If even these stay above a target figure, no threshold or
     calibration chosen without the target's counts reaches it with these models.
     """
-    from globsml.adapt import count_threshold
+    from globsml.adapt import count_errors
 
     known = truth.dropna()
     rows = []
     for name, p in predictions.items():
-        t, error = count_threshold(p, galaxy, known, thresholds=FLOOR_THRESHOLDS)
+        errors = count_errors(p, galaxy, known, thresholds=FLOOR_THRESHOLDS)
+        best = int(np.argmin(errors))
         summed = pd.Series(p).groupby(galaxy).sum()
         n = known.reindex(summed.index)
         summed, n = summed[n.notna()], n[n.notna()]
         sum_errors = [float(np.median(np.abs(c * summed - n) / n)) for c in FLOOR_SCALES]
         k = int(np.argmin(sum_errors))
-        rows.append({"method": name, "threshold": t, "median": error,
-                     "at_0.5": count_threshold(p, galaxy, known, thresholds=(0.5,))[1],
-                     "scale": float(FLOOR_SCALES[k]), "median_sum": sum_errors[k]})
+        rows.append({"method": name, "threshold": FLOOR_THRESHOLDS[best], "median": float(errors[best]),
+                     "at_0.5": float(errors[FLOOR_THRESHOLDS.index(0.5)]),
+                     "scale": float(FLOOR_SCALES[k]), "median_sum": sum_errors[k],
+                     "median_by_threshold": [round(float(e), 5) for e in errors]})
     return sorted(rows, key=lambda r: r["median"])
 
 
-def write_figure(results, predictions, galaxy, truth, path):
+def write_figure(results, drawn, path):
     """Virgo -> Fornax in two panels: the count error against the threshold, and the counts galaxy by galaxy.
 
-    ``predictions``: the Fornax predictions to draw as curves (name -> p_gc); ``galaxy``: their galaxies.
+    ``drawn``: the names of the Fornax predictions whose :func:`oracle_floor` curves are drawn.
     """
     import matplotlib
     import matplotlib.ticker
@@ -553,13 +548,11 @@ def write_figure(results, predictions, galaxy, truth, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from globsml.adapt import count_errors
-
-    thresholds = FLOOR_THRESHOLDS
+    curves = {r["method"]: r["median_by_threshold"] for r in results["oracle_floor"]["virgo2fornax"]}
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5.2))
-    for name, p in predictions.items():
+    for name in drawn:
         style = {"ls": "--", "lw": 1.2} if "(published" in name else {"lw": 1.8}
-        left.plot(thresholds, count_errors(p, galaxy, truth.dropna(), thresholds=thresholds), label=name, **style)
+        left.plot(FLOOR_THRESHOLDS, curves[name], label=name, **style)
     left.axhline(0.05, color="k", lw=1, ls=":")
     left.text(0.11, 0.051, "issue 19's figure (0.05)", va="bottom", fontsize=9)
     left.set(xlabel="threshold on p_gc", ylabel="median |n - n_published| / n_published over 36 galaxies",
@@ -705,6 +698,8 @@ def main(argv=None):
         parser.error(f"--methods: unknown {', '.join(unknown)}; expected names of {', '.join(METHODS)}, "
                      "or members of those joined by '|'")
 
+    from globsml.adapt import count_threshold
+
     real = real_sources(args.real, args.cache)
     truth = published_counts(args.real)
     directions = list(DIRECTIONS) if args.direction == "both" else [args.direction]
@@ -788,7 +783,7 @@ def main(argv=None):
                     pf = with_prior_shift(p_fold, galaxy_fold, share_fold[0])
                     pt = with_prior_shift(p, galaxy_target, share)
                 elif variant == "+t":
-                    t = count_threshold(p_fold, galaxy_fold, train_counts)
+                    t = count_threshold(p_fold, galaxy_fold, train_counts)[0]
                 choice, _ = score(pf, galaxy_fold, train_counts, threshold=t)
                 report, per_galaxy = score(pt, galaxy_target, truth, threshold=t)
                 report["agreement_auc"] = agreement(pt, target["teacher"].to_numpy())
@@ -819,10 +814,9 @@ def main(argv=None):
             chosen = [r["method"].removesuffix("+t")
                       for r in chosen_on_training_cluster(results["runs"], direction)]
             # the unadapted baseline, the method of `globsml train --teacher`, and the chosen ones
-            drawn = {name: predictions[name] for name in dict.fromkeys(["mock", "teacher+self", *chosen])
-                     if name in predictions}
-            drawn.update({name: p for name, p in predictions.items() if "(published" in name})
-            write_figure(results, drawn, target["galaxy"].to_numpy(), truth, out.with_suffix(".png"))
+            drawn = [name for name in dict.fromkeys(["mock", "teacher+self", *chosen]) if name in predictions]
+            drawn += [name for name in predictions if "(published" in name]
+            write_figure(results, drawn, out.with_suffix(".png"))
     if "virgo2fornax" in directions:
         cnn = results["published_reference"]["published CNN (200 MC passes)"]["rel_error_per_galaxy"]
         for r in chosen_on_training_cluster(results["runs"], "virgo2fornax"):

@@ -16,14 +16,15 @@ holds:
   probabilities: distillation);
 - :func:`galaxy_counts`: numbers of GCs per galaxy with an interval;
   :func:`count_threshold`: the threshold that reproduces known numbers of
-  GCs best, fitted on galaxies held out in :func:`galaxy_folds`;
+  GCs best, fitted on galaxies held out in :func:`galaxy_folds`
+  (:func:`count_errors`, :func:`galaxy_count_errors`: the errors themselves);
 - :func:`adapt_network`: a trained CNN fine-tuned towards the target's
   cut-outs (domain-adversarial alignment or self-training);
 - :func:`adapt_fit`: one fit with the chosen adaptations, as ``globsml train
   --adapt-to`` does.
 """
 
-from ._counts import COUNT_THRESHOLDS, count_errors, count_threshold, galaxy_counts, galaxy_folds
+from ._counts import COUNT_THRESHOLDS, count_errors, count_threshold, galaxy_count_errors, galaxy_counts, galaxy_folds
 from ._fit import ADAPTATIONS, adapt_fit
 from ._network import NETWORK_ADAPTATIONS, adapt_network
 from ._prior import adjust_to_prior, prior_shift_em
@@ -43,6 +44,7 @@ __all__ = [
     "count_threshold",
     "domain_weights",
     "fit_soft_labels",
+    "galaxy_count_errors",
     "galaxy_counts",
     "galaxy_folds",
     "labels_from_proportions",

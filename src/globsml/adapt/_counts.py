@@ -9,7 +9,8 @@ from .._errors import GlobsmlError
 from ..data import GC_THRESHOLD
 from ._prior import _check_proba
 
-__all__ = ["COUNT_THRESHOLDS", "count_errors", "count_threshold", "galaxy_counts", "galaxy_folds"]
+__all__ = ["COUNT_THRESHOLDS", "count_errors", "count_threshold", "galaxy_count_errors", "galaxy_counts",
+           "galaxy_folds"]
 
 
 def galaxy_counts(p_gc, galaxy, *, threshold=GC_THRESHOLD, level=0.9):
@@ -142,23 +143,47 @@ def count_errors(p_gc, galaxy, counts, *, thresholds=COUNT_THRESHOLDS):
     >>> count_errors([0.9, 0.6, 0.4, 0.2], ["A"] * 4, {"A": 2}, thresholds=(0.3, 0.5, 0.7)).tolist()
     [0.5, 0.0, 0.5]
     """
+    return np.median(_relative_errors(p_gc, galaxy, counts, thresholds, "count_errors")[1], axis=1)
+
+
+def galaxy_count_errors(p_gc, galaxy, counts, *, threshold=GC_THRESHOLD):
+    """Each galaxy's relative count error at one threshold.
+
+    Parameters are those of :func:`count_threshold`, with one ``threshold``.
+
+    Returns
+    -------
+    pandas.Series
+        ``|n_candidates - n| / n`` indexed by galaxy, for the galaxies of the
+        sources with a known number of GCs.
+
+    Examples
+    --------
+    >>> galaxy_count_errors([0.9, 0.6, 0.4, 0.8], ["A", "A", "A", "B"], {"A": 4, "B": 1}).to_dict()
+    {'A': 0.5, 'B': 0.0}
+    """
+    names, errors = _relative_errors(p_gc, galaxy, counts, (threshold,), "galaxy_count_errors")
+    return pd.Series(errors[0], index=pd.Index(names, name="galaxy"), name="abs_rel_count_error")
+
+
+def _relative_errors(p_gc, galaxy, counts, thresholds, caller):
+    """(galaxy names, |n_candidates - n| / n for each threshold and galaxy) of the counted galaxies."""
     p = _check_proba(p_gc)
     galaxy = np.asarray(galaxy).astype(str)
     if galaxy.shape != p.shape:
-        raise GlobsmlError(f"count_errors: {len(galaxy)} galaxy names for {len(p)} sources")
+        raise GlobsmlError(f"{caller}: {len(galaxy)} galaxy names for {len(p)} sources")
     known = _known_counts(counts)
     known = known[known.index.isin(galaxy)]
     if known.empty:
-        raise GlobsmlError("count_errors: no galaxy of the sources has a known number of GCs")
+        raise GlobsmlError(f"{caller}: no galaxy of the sources has a known number of GCs")
     rows = np.isin(galaxy, known.index)
     names, index = np.unique(galaxy[rows], return_inverse=True)
     truth = known.reindex(names).to_numpy()
-    errors = []
-    for t in thresholds:
-        t = check_threshold(t, "count_errors: threshold")
-        n = np.bincount(index, weights=p[rows] > t, minlength=len(names))
-        errors.append(float(np.median(np.abs(n - truth) / truth)))
-    return np.array(errors)
+    errors = np.empty((len(thresholds), len(names)))
+    for k, t in enumerate(thresholds):
+        t = check_threshold(t, f"{caller}: threshold")
+        errors[k] = np.abs(np.bincount(index, weights=p[rows] > t, minlength=len(names)) - truth) / truth
+    return names, errors
 
 
 def galaxy_folds(galaxies, n_folds, *, seed=0):

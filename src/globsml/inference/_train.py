@@ -145,12 +145,10 @@ def _taught(ds, teacher, *, ebv=None, progress=False):
 
 def _threshold_from_counts(fit, ds, split, counts, *, spec, adapted, seed, progress, n_folds=4):
     """The threshold that reproduces known numbers of GCs on galaxies held out of the fit, and its record."""
-    from ..adapt import count_threshold, galaxy_folds
+    from ..adapt import count_threshold, galaxy_count_errors, galaxy_folds
 
     galaxy = ds.sources["galaxy"].to_numpy().astype(str)
-    counts = pd.Series(counts, dtype=object) if isinstance(counts, dict) else pd.Series(counts)
-    counts.index = counts.index.astype(str)
-    counted = sorted(set(counts.dropna().index) & set(galaxy))
+    counted = sorted(set(pd.Series(counts).dropna().index.astype(str)) & set(galaxy))
     if len(counted) < 2:
         raise GlobsmlError(f"{ds.name or 'data'}: fitting a threshold to numbers of GCs needs at least two galaxies "
                            f"of the data with a known number; {len(counted)} found")
@@ -169,9 +167,7 @@ def _threshold_from_counts(fit, ds, split, counts, *, spec, adapted, seed, progr
         held_galaxy.append(galaxy[rows])
     held_p, held_galaxy = np.concatenate(held_p), np.concatenate(held_galaxy)
     threshold, error = count_threshold(held_p, held_galaxy, counts)
-    found = pd.Series(held_p > threshold).groupby(held_galaxy).sum()
-    known = pd.to_numeric(counts.reindex(found.index), errors="coerce").astype(float)
-    rel = ((found - known).abs() / known).dropna()
+    rel = galaxy_count_errors(held_p, held_galaxy, counts, threshold=threshold)
     # how far a galaxy's count strays, galaxy by galaxy: what `predict --counts` reports beside its interval
     spread = {f"{q}": round(float(np.percentile(rel, q)), 4) for q in (50, 68, 90)}
     return threshold, {"threshold": threshold, "median_abs_rel_count_error": round(error, 4),
